@@ -1,0 +1,146 @@
+"""`groundswell`: the operator's command line. Each command is a thin shell over a function of jobs/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jobs import pipeline
+from jobs.settings import ConfigError, Settings, load_settings
+
+app = typer.Typer(
+    name="groundswell",
+    help="Groundswell: ERP and commerce extracts -> Delta lakehouse -> cross-company trend indices.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+services_app = typer.Typer(help="Start, stop and check the local servers (Elasticsearch, S3).", no_args_is_help=True)
+app.add_typer(services_app, name="services")
+
+out = Console()
+err = Console(stderr=True)
+
+ProfileOption = Annotated[
+    Optional[str],
+    typer.Option("--profile", "-p", help="Settings profile of conf/groundswell.toml (local, s3, cluster).", envvar="GROUNDSWELL_PROFILE", show_default="local"),
+]
+WarehouseOption = Annotated[
+    Optional[str],
+    typer.Option("--warehouse", "-w", help="Warehouse root URI (a folder or s3a://bucket/prefix); overrides the profile's."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    err.print(message, style="red", markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+def _settings(profile: str | None, warehouse: str | None = None) -> Settings:
+    try:
+        return load_settings(profile, warehouse=warehouse)
+    except ConfigError as exc:
+        raise _fail(f"configuration error: {exc}", 2) from None
+
+
+@app.command()
+def run(
+    profile: ProfileOption = None,
+    warehouse: WarehouseOption = None,
+    sandbox_config: Annotated[Optional[Path], typer.Option(help="Sandbox economy to extract from (default conf/sandbox.toml).", exists=True, dir_okay=False)] = None,
+    first: Annotated[Optional[str], typer.Option("--from", help=f"First stage: {', '.join(pipeline.STAGE_NAMES)}.")] = None,
+    last: Annotated[Optional[str], typer.Option("--to", help="Last stage (inclusive).")] = None,
+) -> None:
+    """Run the pipeline's stages in order (all of them by default)."""
+    settings = _settings(profile, warehouse)
+    try:
+        stages = pipeline.select(first, last)
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+    context = pipeline.RunContext(settings, sandbox_config=sandbox_config)
+    table = Table("stage", "state", "seconds", "summary", title=f"run {context.run_id} -> {settings.warehouse}")
+    try:
+        for outcome in pipeline.run(context, stages):
+            table.add_row(outcome.stage, outcome.state, f"{outcome.seconds:.1f}", outcome.summary)
+            out.log(f"{outcome.stage}: {outcome.state} - {outcome.summary}", markup=False, highlight=False)
+    except pipeline.StageFailed as failure:
+        table.add_row(failure.outcome.stage, "[red]failed[/red]", f"{failure.outcome.seconds:.1f}", failure.outcome.summary)
+        out.print(table)
+        raise typer.Exit(1) from None
+    out.print(table)
+
+
+@app.command()
+def stages(as_json: JsonOption = False) -> None:
+    """List the pipeline's stages in order, and which are built."""
+    rows = [{"stage": s.name, "does": s.does, "built": s.task is not None} for s in pipeline.STAGES]
+    if as_json:
+        print(json.dumps({"stages": rows}))
+        return
+    table = Table("stage", "does", "built")
+    for row in rows:
+        table.add_row(row["stage"], row["does"], "yes" if row["built"] else "pending")
+    out.print(table)
+
+
+@app.command("settings")
+def show_settings(profile: ProfileOption = None, warehouse: WarehouseOption = None) -> None:
+    """Print the resolved settings of a profile (secrets shown as their references, never their values)."""
+    print(_settings(profile, warehouse).model_dump_json(indent=2))
+
+
+def _print_services(statuses, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"services": [s.as_json() for s in statuses]}))
+        return
+    table = Table("service", "url", "healthy", "state")
+    for s in statuses:
+        table.add_row(s.name, s.url, "yes" if s.healthy else "no", s.state)
+    out.print(table)
+
+
+def _services_call(function, profile: str | None, names: list[str] | None = None):
+    from jobs import services
+
+    settings = _settings(profile)
+    try:
+        return function(settings, names) if names is not None else function(settings)
+    except services.ServiceError as exc:
+        raise _fail(str(exc), 1) from None
+
+
+ServiceNames = Annotated[Optional[list[str]], typer.Argument(help="elasticsearch and/or s3 (default: both).", show_default=False)]
+
+
+@services_app.command("up")
+def services_up(names: ServiceNames = None, profile: ProfileOption = None, as_json: JsonOption = False) -> None:
+    """Start the local servers that are not running and wait until they are healthy."""
+    from jobs import services
+
+    _print_services(_services_call(services.up, profile, names or []), as_json)
+
+
+@services_app.command("down")
+def services_down(names: ServiceNames = None, profile: ProfileOption = None, as_json: JsonOption = False) -> None:
+    """Stop the local servers this project started (never one it did not start)."""
+    from jobs import services
+
+    _print_services(_services_call(services.down, profile, names or []), as_json)
+
+
+@services_app.command("status")
+def services_status(profile: ProfileOption = None, as_json: JsonOption = False) -> None:
+    """Show each local server's URL and health."""
+    from jobs import services
+
+    _print_services(_services_call(services.status, profile), as_json)
+
+
+if __name__ == "__main__":
+    app()

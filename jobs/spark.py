@@ -1,0 +1,72 @@
+"""The one place a SparkSession is built: Delta's extension and catalog, our jars, S3A, the profile's conf.
+
+The same call works in-process (`groundswell run`, tests) and under `spark-submit`, where the master and the
+jars come from the command line and the profile only adds what spark-submit did not set.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pyspark import SparkConf
+from pyspark.sql import SparkSession
+
+from jobs.settings import ConfigError, Settings, resolve_secret
+
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+
+def spark_jars(settings: Settings) -> list[str]:
+    """Paths of the jars `make setup` fetched; a clear error when they are missing."""
+    jars = settings.spark.jars
+    if not any(jar.name.startswith("delta-spark_") for jar in jars):
+        raise ConfigError(
+            f"Delta jars are missing from {settings.spark.jars_dir}: run `make setup` (it fetches them with Maven "
+            "from conf/spark/pom.xml)"
+        )
+    return [str(jar) for jar in jars]
+
+
+def s3a_conf(settings: Settings) -> dict[str, str]:
+    """Hadoop S3A settings for the profile's S3 endpoint (none when the profile has no S3)."""
+    if settings.s3 is None:
+        return {}
+    s3 = settings.s3
+    return {
+        "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "spark.hadoop.fs.s3a.endpoint": s3.endpoint,
+        "spark.hadoop.fs.s3a.endpoint.region": s3.region,
+        "spark.hadoop.fs.s3a.access.key": resolve_secret(s3.access_key).get_secret_value(),
+        "spark.hadoop.fs.s3a.secret.key": resolve_secret(s3.secret_key).get_secret_value(),
+        "spark.hadoop.fs.s3a.path.style.access": str(s3.path_style).lower(),
+        "spark.hadoop.fs.s3a.connection.ssl.enabled": str(s3.endpoint.startswith("https")).lower(),
+        "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+    }
+
+
+def session_conf(settings: Settings) -> dict[str, str]:
+    """Every Spark setting the profile asks for, jars included."""
+    return {
+        "spark.app.name": settings.spark.app_name,
+        "spark.jars": ",".join(spark_jars(settings)),
+        **DELTA_CONF,
+        **settings.spark.conf,
+        **s3a_conf(settings),
+    }
+
+
+def spark_session(settings: Settings) -> SparkSession:
+    """Get or create the session for `settings`; settings spark-submit already gave are left alone."""
+    submitted = SparkConf()  # under spark-submit it holds the command line's settings
+    builder = SparkSession.builder
+    if not submitted.contains("spark.master"):
+        builder = builder.master(settings.spark.master)
+        if settings.spark.master.startswith("local"):
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    for key, value in session_conf(settings).items():
+        if not submitted.contains(key):
+            builder = builder.config(key, value)
+    return builder.getOrCreate()
