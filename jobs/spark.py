@@ -7,7 +7,10 @@ jars come from the command line and the profile only adds what spark-submit did 
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
+import pyspark
 from pyspark import SparkConf
 from pyspark.sql import SparkSession
 
@@ -70,3 +73,21 @@ def spark_session(settings: Settings) -> SparkSession:
         if not submitted.contains(key):
             builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def submit_command(settings: Settings, script: Path, *args: str) -> tuple[list[str], dict[str, str]]:
+    """The spark-submit command line (and environment) that runs `script` as `spark_session(settings)` would
+    run in-process.
+
+    The jars go in --jars (spark-submit puts them on the driver's classpath, which a session built later can
+    no longer do); S3 keys stay out of the command line (anyone can read it) and are set by the job itself.
+    """
+    spark_home = Path(pyspark.__file__).parent
+    conf = {k: v for k, v in session_conf(settings).items() if k != "spark.jars" and not k.endswith((".access.key", ".secret.key"))}
+    command = [str(spark_home / "bin" / "spark-submit"), "--master", settings.spark.master, "--jars", ",".join(spark_jars(settings))]
+    for key, value in conf.items():
+        command += ["--conf", f"{key}={value}"]
+    env = os.environ | {"SPARK_HOME": str(spark_home), "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    if settings.spark.master.startswith("local"):
+        env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    return [*command, str(script), *args], env
