@@ -23,7 +23,7 @@ app = typer.Typer(
 services_app = typer.Typer(help="Start, stop and check the local servers (Elasticsearch, S3).", no_args_is_help=True)
 app.add_typer(services_app, name="services")
 
-out = Console()
+out = Console(log_path=False)
 err = Console(stderr=True)
 
 ProfileOption = Annotated[
