@@ -16,8 +16,10 @@ help: ## list the targets
 
 setup: $(VENV)/.synced .jars/.fetched .dist/.fetched ## venv from uv.lock, Spark jars, server distributions (idempotent)
 
-demo: setup ## start the local servers and run the pipeline on the embedded defaults
+demo: setup ## start the local servers, generate the sandbox economy, run the pipeline on the embedded defaults
 	$(GS) services up
+	$(GS) sandbox generate
+	$(GS) sandbox truth
 	$(GS) run
 
 test: setup ## the full test suite (starts and stops its own servers)
@@ -28,7 +30,7 @@ bench: setup ## benchmarks; results under tests/benchmarks/results/
 
 clean: ## stop our local servers and delete local data (warehouse, server state)
 	-[ -x $(GS) ] && $(GS) services down
-	rm -rf .warehouse .services .test-services
+	rm -rf .warehouse .services .test-services .sandbox
 
 # Debian packages the set-up uses, installed only where missing (needs root, as on our CI machines).
 tools:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jobs import pipeline
-from jobs.settings import ConfigError, Settings, load_settings
+from jobs.settings import ROOT, ConfigError, Settings, load_settings
 
 app = typer.Typer(
     name="groundswell",
@@ -22,8 +23,10 @@ app = typer.Typer(
 )
 services_app = typer.Typer(help="Start, stop and check the local servers (Elasticsearch, S3).", no_args_is_help=True)
 app.add_typer(services_app, name="services")
+sandbox_app = typer.Typer(help="The synthetic economy and the emulated source systems that serve it.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
 
-out = Console(log_path=False)
+console = Console(log_path=False)
 err = Console(stderr=True)
 
 ProfileOption = Annotated[
@@ -68,12 +71,12 @@ def run(
     try:
         for outcome in pipeline.run(context, stages):
             table.add_row(outcome.stage, outcome.state, f"{outcome.seconds:.1f}", outcome.summary)
-            out.log(f"{outcome.stage}: {outcome.state} - {outcome.summary}", markup=False, highlight=False)
+            console.log(f"{outcome.stage}: {outcome.state} - {outcome.summary}", markup=False, highlight=False)
     except pipeline.StageFailed as failure:
         table.add_row(failure.outcome.stage, "[red]failed[/red]", f"{failure.outcome.seconds:.1f}", failure.outcome.summary)
-        out.print(table)
+        console.print(table)
         raise typer.Exit(1) from None
-    out.print(table)
+    console.print(table)
 
 
 @app.command()
@@ -86,7 +89,7 @@ def stages(as_json: JsonOption = False) -> None:
     table = Table("stage", "does", "built")
     for row in rows:
         table.add_row(row["stage"], row["does"], "yes" if row["built"] else "pending")
-    out.print(table)
+    console.print(table)
 
 
 @app.command("settings")
@@ -102,7 +105,7 @@ def _print_services(statuses, as_json: bool) -> None:
     table = Table("service", "url", "healthy", "state")
     for s in statuses:
         table.add_row(s.name, s.url, "yes" if s.healthy else "no", s.state)
-    out.print(table)
+    console.print(table)
 
 
 def _services_call(function, profile: str | None, names: list[str] | None = None):
@@ -140,6 +143,97 @@ def services_status(profile: ProfileOption = None, as_json: JsonOption = False) 
     from jobs import services
 
     _print_services(_services_call(services.status, profile), as_json)
+
+
+SandboxDir = Annotated[Path, typer.Option("--out", help="The sandbox folder (sandbox.db, truth/, drops/, connections.toml).")]
+DEFAULT_SANDBOX = ROOT / ".sandbox"
+
+
+def _open_sandbox(folder: Path):
+    from connectors.sandbox.store import SandboxStore
+
+    try:
+        return SandboxStore(folder / "sandbox.db")
+    except FileNotFoundError as exc:
+        raise _fail(str(exc), 2) from None
+
+
+@sandbox_app.command("generate")
+def sandbox_generate(
+    config: Annotated[Optional[Path], typer.Option(help="Economy config (default conf/sandbox.toml).", exists=True, dir_okay=False)] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed (overrides the config's).")] = None,
+    companies: Annotated[Optional[int], typer.Option(help="Number of companies (overrides the config's).", min=1)] = None,
+    start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="First day of activity.")] = None,
+    end: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="Last day of activity.")] = None,
+    out: SandboxDir = DEFAULT_SANDBOX,
+) -> None:
+    """Generate the synthetic economy into OUT/sandbox.db (same seed, same bytes)."""
+    from connectors.sandbox.config import SandboxConfigError, load_config
+    from connectors.sandbox.generate import generate
+
+    try:
+        path = generate(
+            load_config(config), out, seed=seed, companies=companies,
+            start=start.date() if start else None, end=end.date() if end else None,
+        )
+    except SandboxConfigError as exc:
+        raise _fail(f"configuration error: {exc}", 2) from None
+    store = _open_sandbox(out)
+    print(f"{path}: {store.meta('companies')} companies, {store.meta('records')} record versions, {store.meta('start')} .. {store.meta('end')}")
+
+
+@sandbox_app.command("truth")
+def sandbox_truth(out: SandboxDir = DEFAULT_SANDBOX) -> None:
+    """Export the sandbox's truth (latent indices, company-week totals, every served record) to OUT/truth/."""
+    from connectors.sandbox.truth import export_truth
+
+    _open_sandbox(out).close()
+    for path in export_truth(out / "sandbox.db", out / "truth"):
+        print(path)
+
+
+@sandbox_app.command("drops")
+def sandbox_drops(
+    out: SandboxDir = DEFAULT_SANDBOX,
+    since: Annotated[Optional[datetime], typer.Option(help="Only records updated from this instant (UTC).")] = None,
+    as_of: Annotated[Optional[datetime], typer.Option(help="The drop's 'now' (UTC; default: the sandbox's end).")] = None,
+) -> None:
+    """Write the CSV and EDI X12 files the file-drop companies would send, into OUT/drops/."""
+    from connectors.sandbox.drops import write_drops
+    from connectors.sandbox.emulators.runtime import as_utc, store_end
+
+    store = _open_sandbox(out)
+    files = write_drops(
+        store, out / "drops", as_of=as_utc(as_of) if as_of else store_end(store), since=as_utc(since) if since else None
+    )
+    print(f"{len(files)} files under {out / 'drops'}")
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    out: SandboxDir = DEFAULT_SANDBOX,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8700,
+    clock: Annotated[Optional[str], typer.Option(help="The emulators' 'now' (ISO date or instant; default: the sandbox's end).")] = None,
+) -> None:
+    """Serve every emulated system on 127.0.0.1:PORT/<system> and write OUT/connections.toml for the connectors."""
+    import uvicorn
+
+    from connectors.registry import write_registry
+    from connectors.sandbox.emulators import build_sandbox_app
+    from connectors.sandbox.emulators.runtime import parse_clock
+    from connectors.sandbox.serve import build_registry, emulator_settings
+
+    store = _open_sandbox(out)
+    settings = emulator_settings(store, clock=parse_clock(clock) if clock else None)
+    base_url = f"http://127.0.0.1:{port}"
+    registry = build_registry(store, base_url, out, settings)
+    write_registry(registry, out / "connections.toml")
+    table = Table("connection", "base url / drop folder", "identifiers", "credentials (references)")
+    for c in registry.connections:
+        table.add_row(c.id, c.base_url or c.drop_dir, " ".join(f"{k}={v}" for k, v in c.settings.items()), " ".join(c.credentials.values()))
+    console.print(table)
+    print(f"serving {len(registry.connections)} connections at {base_url}; registry: {out / 'connections.toml'}", flush=True)
+    uvicorn.run(build_sandbox_app(store, settings), host="127.0.0.1", port=port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -10,10 +10,12 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from connectors.secrets import SecretRef
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = ROOT / "conf"
@@ -28,29 +30,6 @@ class ConfigError(Exception):
 def _repo_path(value: str | Path) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else ROOT / path
-
-
-def _secret_reference(ref: str) -> str:
-    scheme, _, target = ref.partition(":")
-    if scheme not in ("env", "file") or not target:
-        raise ValueError("is not a secret reference: write 'env:VAR_NAME' or 'file:/path/to/secret'")
-    return ref
-
-
-SecretRef = Annotated[str, AfterValidator(_secret_reference)]
-"""A secret given by reference — "env:VAR" or "file:PATH" — so settings files never hold a value."""
-
-
-def resolve_secret(ref: str) -> SecretStr:
-    scheme, _, target = _secret_reference(ref).partition(":")
-    if scheme == "env":
-        if target not in os.environ:
-            raise ConfigError(f"secret {ref}: environment variable {target} is not set")
-        return SecretStr(os.environ[target])
-    path = _repo_path(target)
-    if not path.is_file():
-        raise ConfigError(f"secret {ref}: {path} does not exist (for the local S3 server run `groundswell services up`)")
-    return SecretStr(path.read_text().strip())
 
 
 class _Section(BaseModel):

@@ -14,7 +14,8 @@ import pyspark
 from pyspark import SparkConf
 from pyspark.sql import SparkSession
 
-from jobs.settings import ConfigError, Settings, resolve_secret
+from connectors.secrets import resolve_secret
+from jobs.settings import ConfigError, Settings
 
 DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",

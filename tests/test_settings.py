@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from jobs.cli import app
-from jobs.settings import ENV_PREFIX, ROOT, ConfigError, load_settings, resolve_secret
+from connectors.secrets import SecretError, resolve_secret
+from jobs.settings import ENV_PREFIX, ROOT, ConfigError, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +78,7 @@ def test_given_a_secret_reference_when_resolved_then_env_and_file_work_and_missi
 
     assert resolve_secret("env:TEST_SECRET").get_secret_value() == "s3cr3t"
     assert resolve_secret(f"file:{tmp_path}/key").get_secret_value() == "from-file"
-    with pytest.raises(ConfigError, match="environment variable NOT_SET_ANYWHERE is not set"):
+    with pytest.raises(SecretError, match="environment variable NOT_SET_ANYWHERE is not set"):
         resolve_secret("env:NOT_SET_ANYWHERE")
 
 

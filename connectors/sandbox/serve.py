@@ -1,0 +1,72 @@
+"""Serving a generated sandbox: one HTTP server for every emulated system, and the connection registry
+that points our connectors at its tenants.
+
+Tenant credentials are derived from the emulators' secret; the registry holds only references to them:
+each secret goes to its own owner-only file under `<sandbox>/secrets/` (a rotating refresh token must be
+writable, so the connector can persist the new one before using it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+from connectors.registry import Connection, Registry
+from connectors.sandbox.config import SandboxConfig, parse_config
+from connectors.sandbox.emulators import EmulatorSettings, tenant_credentials
+from connectors.sandbox.model import SYSTEM_ENTITIES
+from connectors.sandbox.store import SandboxStore
+from connectors.systems import FILE_SYSTEMS
+
+#: Credential fields that identify a tenant rather than prove who is asking: kept as plain settings.
+IDENTIFIERS = frozenset({"shop", "realm_id", "account_id", "tenant_id", "environment", "company_id", "client_id", "db", "login"})
+
+
+def stored_config(store: SandboxStore) -> SandboxConfig:
+    raw = store.meta("config")
+    if raw is None:
+        raise ValueError(f"{store.path} was not written by `groundswell sandbox generate`: generate it again")
+    return parse_config(json.loads(raw), source=f"{store.path} (meta config)")
+
+
+def emulator_settings(store: SandboxStore, *, clock: datetime | None = None) -> EmulatorSettings:
+    """The emulators' behaviour for this sandbox: its drift and faults, its end as the default clock."""
+    config = stored_config(store)
+    return EmulatorSettings(drift=config.drift, faults=config.faults, clock=clock)
+
+
+def _write_secret(path: Path, value: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(value)
+
+
+def build_registry(store: SandboxStore, base_url: str, sandbox_dir: Path, settings: EmulatorSettings) -> Registry:
+    """A connection per tenant and system: API systems at `<base_url>/<system>`, file drops in
+    `<sandbox_dir>/drops/<system>`; secrets written to owner-only files and referenced."""
+    connections = []
+    for company in store.companies():
+        for system in company.systems:
+            entities = SYSTEM_ENTITIES[system]
+            if system in FILE_SYSTEMS:
+                connections.append(Connection(
+                    system=system, company_id=company.company_id, entities=entities,
+                    drop_dir=str(sandbox_dir / "drops" / system / company.company_id),
+                ))
+                continue
+            identifiers, secrets = {}, {}
+            for name, value in tenant_credentials(system, company, settings).items():
+                if name in IDENTIFIERS:
+                    identifiers[name] = value
+                else:
+                    path = sandbox_dir / "secrets" / system / company.company_id / name
+                    _write_secret(path, value)
+                    secrets[name] = f"file:{path}"
+            connections.append(Connection(
+                system=system, company_id=company.company_id, entities=entities,
+                base_url=f"{base_url.rstrip('/')}/{system}", settings=identifiers, credentials=secrets,
+            ))
+    return Registry(connections=tuple(connections))
