@@ -7,12 +7,13 @@ late edits, a cancelled order, a voided invoice, deleted records, an inactive cu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from starlette.types import ASGIApp
 
@@ -22,37 +23,61 @@ from connectors.sandbox.store import SandboxStore
 T0 = datetime(2026, 1, 5, 15, 0, tzinfo=timezone.utc)
 END = "2026-03-31"
 
-MAPLE = Company(
-    company_id="c00001",
-    name="Maple Goods",
+
+def tenant(
+    company_id: str,
+    name: str,
+    system: str,
+    *,
+    sector: str,
+    region: str,
+    country: str,
+    currency: str,
+    timezone: str,
+    locale: str,
+    commerce_system: str | None = None,
+) -> Company:
+    """A company keeping its books in `system`, onboarded before the sandbox starts and never churned."""
+    return Company(
+        company_id=company_id,
+        name=name,
+        sector=sector,
+        region=region,
+        country=country,
+        currency=currency,
+        size=1.0,
+        accounting_system=system,
+        commerce_system=commerce_system,
+        onboarded_on=date(2025, 1, 1),
+        churned_on=None,
+        timezone=timezone,
+        locale=locale,
+    )
+
+
+MAPLE = tenant(
+    "c00001",
+    "Maple Goods",
+    "quickbooks",
     sector="retail",
     region="NA",
     country="US",
     currency="USD",
-    size=1.0,
-    accounting_system="quickbooks",
-    commerce_system="shopify",
-    onboarded_on=date(2025, 1, 1),
-    churned_on=None,
     timezone="America/New_York",
     locale="en_US",
+    commerce_system="shopify",
 )
-RHEIN = Company(
-    company_id="c00002",
-    name="Rhein Werkzeuge",
+RHEIN = tenant(
+    "c00002",
+    "Rhein Werkzeuge",
+    "quickbooks",
     sector="manufacturing",
     region="EU",
     country="DE",
     currency="EUR",
-    size=1.0,
-    accounting_system="quickbooks",
-    commerce_system=None,
-    onboarded_on=date(2025, 1, 1),
-    churned_on=None,
     timezone="Europe/Berlin",
     locale="de_DE",
 )
-
 
 class FakeTimer:
     """Wall time the tests move by hand (token expiry, rate-limit windows)."""
@@ -309,16 +334,24 @@ def sandbox_records() -> Iterator[Record]:
     yield from _quickbooks_records(RHEIN, invoices=3)
 
 
-@pytest.fixture(scope="session")
-def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sandbox_store(
+    tmp_path_factory: pytest.TempPathFactory, companies: list[Company], records: Iterable[Record]
+) -> Path:
+    """A finished sandbox file holding `companies` and `records`, its clock ending at END."""
     path = tmp_path_factory.mktemp("sandbox") / "sandbox.db"
     writer = SandboxStore(path, readonly=False)
-    writer.write_companies([MAPLE, RHEIN])
-    writer.write_records(sandbox_records())
+    writer.write_companies(companies)
+    writer.write_records(records)
     writer.set_meta("end", END)
     writer.finish()
     writer.close()
     return path
+
+
+@pytest.fixture(scope="session")
+def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared sandbox; a test module with tenants of its own overrides this fixture."""
+    return sandbox_store(tmp_path_factory, [MAPLE, RHEIN], sandbox_records())
 
 
 @pytest.fixture
@@ -354,3 +387,12 @@ def visible_ids(
     """Record ids the store holds at the default clock (END), in listing order."""
     as_of = datetime.combine(date.fromisoformat(END), datetime.max.time(), timezone.utc)
     return [r.record_id for r in store.records(system, company.company_id, entity, as_of=as_of) if keep(r)]
+
+
+def is_json(content: bytes) -> bool:
+    """Whether a body parses as JSON (a truncated one does not)."""
+    try:
+        orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return False
+    return True

@@ -7,45 +7,47 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
-import orjson
 import pytest
 
 from connectors.sandbox.config import DriftRule, FaultConfig
 from connectors.sandbox.emulators import EmulatorSettings, build_app, tenant_credentials
 from connectors.sandbox.emulators.limits import LimitPolicy, Window
-from connectors.sandbox.model import Company, Record, native_id
+from connectors.sandbox.model import Record, native_id
 from connectors.sandbox.store import SandboxStore
-from tests.sandbox.conftest import END, T0, FakeTimer, client, document, party, record, visible_ids
+from tests.sandbox.conftest import (
+    T0,
+    FakeTimer,
+    client,
+    document,
+    is_json,
+    party,
+    record,
+    sandbox_store,
+    tenant,
+    visible_ids,
+)
 
 pytestmark = pytest.mark.anyio
 
-BERLIN = Company(
-    company_id="c00021",
-    name="Berliner Bau",
+BERLIN = tenant(
+    "c00021",
+    "Berliner Bau",
+    "businesscentral",
     sector="manufacturing",
     region="EU",
     country="DE",
     currency="EUR",
-    size=1.0,
-    accounting_system="businesscentral",
-    commerce_system=None,
-    onboarded_on=date(2025, 1, 1),
-    churned_on=None,
     timezone="Europe/Berlin",
     locale="de_DE",
 )
-LISBON = Company(
-    company_id="c00022",
-    name="Lisboa Lda",
+LISBON = tenant(
+    "c00022",
+    "Lisboa Lda",
+    "businesscentral",
     sector="retail",
     region="EU",
     country="PT",
     currency="EUR",
-    size=1.0,
-    accounting_system="businesscentral",
-    commerce_system=None,
-    onboarded_on=date(2025, 1, 1),
-    churned_on=None,
     timezone="Europe/Lisbon",
     locale="pt_PT",
 )
@@ -123,22 +125,8 @@ def _bc_records() -> Iterator[Record]:
 
 
 @pytest.fixture(scope="module")
-def bc_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("businesscentral") / "sandbox.db"
-    writer = SandboxStore(path, readonly=False)
-    writer.write_companies([BERLIN, LISBON])
-    writer.write_records(_bc_records())
-    writer.set_meta("end", END)
-    writer.finish()
-    writer.close()
-    return path
-
-
-@pytest.fixture
-def store(bc_store_path: Path) -> Iterator[SandboxStore]:
-    reader = SandboxStore(bc_store_path)
-    yield reader
-    reader.close()
+def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sandbox_store(tmp_path_factory, [BERLIN, LISBON], _bc_records())
 
 
 async def _token(http: httpx.AsyncClient, keys: dict[str, str] = KEYS, **overrides: str) -> httpx.Response:
@@ -378,7 +366,7 @@ async def test_given_the_five_minute_limit_when_exceeded_then_429_too_many_reque
             lambda r: r.status_code >= 500 and r.json()["error"]["code"] == "Internal_ServerError",
         ),
         (FaultConfig(throttle_rate=1.0), lambda r: r.status_code == 429 and int(r.headers["Retry-After"]) >= 1),
-        (FaultConfig(truncate_rate=1.0), lambda r: r.status_code == 200 and not _is_json(r.content)),
+        (FaultConfig(truncate_rate=1.0), lambda r: r.status_code == 200 and not is_json(r.content)),
     ],
 )
 async def test_given_a_fault_rate_of_one_when_listing_then_the_fault_answers_in_bcs_shape(
@@ -408,10 +396,3 @@ async def test_given_a_rename_drift_when_listing_then_only_versions_from_its_dat
     assert {row["number"] for row in rows if "totalAmountInclTax" in row} == {"INV-0004", "INV-0008"}
     assert all(("totalAmountIncludingTax" in row) != ("totalAmountInclTax" in row) for row in rows)
 
-
-def _is_json(content: bytes) -> bool:
-    try:
-        orjson.loads(content)
-    except orjson.JSONDecodeError:
-        return False
-    return True

@@ -17,18 +17,16 @@ from connectors.sandbox.emulators import EmulatorSettings, build_app, tenant_cre
 from connectors.sandbox.emulators.limits import LimitPolicy
 from connectors.sandbox.model import Company, Record, native_id
 from connectors.sandbox.store import SandboxStore
-from tests.sandbox.conftest import T0, FakeTimer, client, document, party, record, visible_ids
+from tests.sandbox.conftest import T0, FakeTimer, client, document, party, record, sandbox_store, tenant, visible_ids
 
 pytestmark = pytest.mark.anyio
 
-ACME = Company(
-    company_id="c00101", name="Acme Supply", sector="wholesale", region="NA", country="US", currency="USD",
-    size=1.0, accounting_system="netsuite", commerce_system=None, onboarded_on=date(2025, 1, 1), churned_on=None,
+ACME = tenant(
+    "c00101", "Acme Supply", "netsuite", sector="wholesale", region="NA", country="US", currency="USD",
     timezone="America/Chicago", locale="en_US",
 )
-BETA = Company(
-    company_id="c00102", name="Beta Parts", sector="manufacturing", region="EU", country="GB", currency="GBP",
-    size=1.0, accounting_system="netsuite", commerce_system=None, onboarded_on=date(2025, 1, 1), churned_on=None,
+BETA = tenant(
+    "c00102", "Beta Parts", "netsuite", sector="manufacturing", region="EU", country="GB", currency="GBP",
     timezone="Europe/London", locale="en_GB",
 )
 SETTINGS = EmulatorSettings()
@@ -91,22 +89,8 @@ def _netsuite_records(company: Company) -> Iterator[Record]:
 
 
 @pytest.fixture(scope="module")
-def netsuite_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("netsuite") / "sandbox.db"
-    writer = SandboxStore(path, readonly=False)
-    writer.write_companies([ACME, BETA])
-    writer.write_records(itertools.chain(_netsuite_records(ACME), _netsuite_records(BETA)))
-    writer.set_meta("end", "2026-03-31")
-    writer.finish()
-    writer.close()
-    return path
-
-
-@pytest.fixture
-def store(netsuite_path: Path) -> Iterator[SandboxStore]:
-    reader = SandboxStore(netsuite_path)
-    yield reader
-    reader.close()
+def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sandbox_store(tmp_path_factory, [ACME, BETA], itertools.chain(_netsuite_records(ACME), _netsuite_records(BETA)))
 
 
 class Tba(httpx.Auth):

@@ -15,15 +15,14 @@ import pytest
 from connectors.sandbox.config import DriftRule, FaultConfig
 from connectors.sandbox.emulators import EmulatorSettings, build_app, tenant_credentials
 from connectors.sandbox.emulators.limits import LimitPolicy, Window
-from connectors.sandbox.model import Company, Record, native_id
+from connectors.sandbox.model import Record, native_id
 from connectors.sandbox.store import SandboxStore
-from tests.sandbox.conftest import T0, FakeTimer, client, document, party, record
+from tests.sandbox.conftest import T0, FakeTimer, client, document, party, record, sandbox_store, tenant
 
 pytestmark = pytest.mark.anyio
 
-ROSE = Company(
-    company_id="c00201", name="Rose Atelier", sector="retail", region="EU", country="FR", currency="EUR",
-    size=1.0, accounting_system="odoo", commerce_system=None, onboarded_on=date(2025, 1, 1), churned_on=None,
+ROSE = tenant(
+    "c00201", "Rose Atelier", "odoo", sector="retail", region="EU", country="FR", currency="EUR",
     timezone="Europe/Paris", locale="fr_FR",
 )
 SETTINGS = EmulatorSettings()
@@ -90,22 +89,8 @@ def _odoo_records() -> Iterator[Record]:
 
 
 @pytest.fixture(scope="module")
-def odoo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("odoo") / "sandbox.db"
-    writer = SandboxStore(path, readonly=False)
-    writer.write_companies([ROSE])
-    writer.write_records(_odoo_records())
-    writer.set_meta("end", "2026-03-31")
-    writer.finish()
-    writer.close()
-    return path
-
-
-@pytest.fixture
-def store(odoo_path: Path) -> Iterator[SandboxStore]:
-    reader = SandboxStore(odoo_path)
-    yield reader
-    reader.close()
+def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sandbox_store(tmp_path_factory, [ROSE], _odoo_records())
 
 
 _ids = itertools.count(1)

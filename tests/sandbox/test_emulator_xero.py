@@ -7,45 +7,47 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
-import orjson
 import pytest
 
 from connectors.sandbox.config import DriftRule, FaultConfig
 from connectors.sandbox.emulators import EmulatorSettings, build_app, tenant_credentials
 from connectors.sandbox.emulators.limits import LimitPolicy, Window
-from connectors.sandbox.model import Company, Record, native_id
+from connectors.sandbox.model import Record, native_id
 from connectors.sandbox.store import SandboxStore
-from tests.sandbox.conftest import END, T0, FakeTimer, client, document, party, record, visible_ids
+from tests.sandbox.conftest import (
+    T0,
+    FakeTimer,
+    client,
+    document,
+    is_json,
+    party,
+    record,
+    sandbox_store,
+    tenant,
+    visible_ids,
+)
 
 pytestmark = pytest.mark.anyio
 
-KIWI = Company(
-    company_id="c00011",
-    name="Kiwi Outfitters",
+KIWI = tenant(
+    "c00011",
+    "Kiwi Outfitters",
+    "xero",
     sector="retail",
     region="APAC",
     country="NZ",
     currency="NZD",
-    size=1.0,
-    accounting_system="xero",
-    commerce_system=None,
-    onboarded_on=date(2025, 1, 1),
-    churned_on=None,
     timezone="Pacific/Auckland",
     locale="en_NZ",
 )
-TASMAN = Company(
-    company_id="c00012",
-    name="Tasman Timber",
+TASMAN = tenant(
+    "c00012",
+    "Tasman Timber",
+    "xero",
     sector="manufacturing",
     region="APAC",
     country="AU",
     currency="AUD",
-    size=1.0,
-    accounting_system="xero",
-    commerce_system=None,
-    onboarded_on=date(2025, 1, 1),
-    churned_on=None,
     timezone="Australia/Sydney",
     locale="en_AU",
 )
@@ -116,22 +118,8 @@ def _xero_records() -> Iterator[Record]:
 
 
 @pytest.fixture(scope="module")
-def xero_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("xero") / "sandbox.db"
-    writer = SandboxStore(path, readonly=False)
-    writer.write_companies([KIWI, TASMAN])
-    writer.write_records(_xero_records())
-    writer.set_meta("end", END)
-    writer.finish()
-    writer.close()
-    return path
-
-
-@pytest.fixture
-def store(xero_store_path: Path) -> Iterator[SandboxStore]:
-    reader = SandboxStore(xero_store_path)
-    yield reader
-    reader.close()
+def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sandbox_store(tmp_path_factory, [KIWI, TASMAN], _xero_records())
 
 
 async def _refresh(
@@ -367,7 +355,7 @@ async def test_given_the_minute_limit_when_exceeded_then_429_with_retry_after_an
             lambda r: r.status_code in (500, 502, 503) and r.json()["Status"] == r.status_code,
         ),
         (FaultConfig(throttle_rate=1.0), lambda r: r.status_code == 429 and int(r.headers["Retry-After"]) >= 1),
-        (FaultConfig(truncate_rate=1.0), lambda r: r.status_code == 200 and not _is_json(r.content)),
+        (FaultConfig(truncate_rate=1.0), lambda r: r.status_code == 200 and not is_json(r.content)),
     ],
 )
 async def test_given_a_fault_rate_of_one_when_listing_then_the_fault_answers_in_xeros_shape(
@@ -392,10 +380,3 @@ async def test_given_a_rename_drift_when_listing_then_only_versions_from_its_dat
     assert drifted == {"INV-0004", "INV-0006", "INV-0008"}  # the versions written after 2026-02-01
     assert all(("Total" in row) != ("TotalAmount" in row) for row in rows)
 
-
-def _is_json(content: bytes) -> bool:
-    try:
-        orjson.loads(content)
-    except orjson.JSONDecodeError:
-        return False
-    return True

@@ -6,6 +6,8 @@ body) and `throttled_response` (its 429 body). Its data routes are wrapped by `a
 shared pipeline: authenticate → rate limit → injected faults → handler → limit headers → counters.
 Handlers list records with `records` (the latest versions visible at the clock, resumable by cursor
 or offset, one page at a time) and pass each payload they build through `render`, which applies drift.
+Systems whose tenants connect through one OAuth2 app (QuickBooks, Xero, Business Central) subclass
+`OAuth2Emulator`, which holds their `OAuth2Server` and hands out the app client in `credentials`.
 
 The other shared pieces: auth.py (`derive` credentials, `OAuth2Server` with rotating refresh tokens and
 client credentials, `OAuth1Verifier` for NetSuite TBA), limits.py (a system's limits as configuration,
@@ -27,6 +29,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from connectors.sandbox.config import DriftRule
+from connectors.sandbox.emulators.auth import OAuth2Server
 from connectors.sandbox.emulators.drift import apply_drift
 from connectors.sandbox.emulators.faults import truncate
 from connectors.sandbox.emulators.limits import LimitHeaders, LimitPolicy, RateLimiter
@@ -174,3 +177,33 @@ class Emulator:
         self.runtime.stats.request(self.system, tenant)
         self.runtime.stats.response(self.system, tenant, response.status_code)
         return response
+
+
+class OAuth2Emulator(Emulator):
+    """A system whose tenants all connect through the sandbox's one registered OAuth2 app (QuickBooks, Xero,
+    Business Central): it declares `access_ttl_seconds` and the format of its `app_client`."""
+
+    access_ttl_seconds: ClassVar[int]
+
+    def __init__(self, store: SandboxStore, runtime: Runtime) -> None:
+        super().__init__(store, runtime)
+        self.oauth = OAuth2Server(
+            self.system,
+            self.secret,
+            timer=runtime.timer,
+            access_ttl=lambda: runtime.token_ttl(self.system, self.access_ttl_seconds),
+        )
+
+    @classmethod
+    def app_client(cls, secret: str) -> tuple[str, str]:
+        """The app's (client_id, client_secret), derived from the server secret in the system's own format."""
+        raise NotImplementedError
+
+    @classmethod
+    def client_credentials(cls, company: Company, secret: str, *, refresh_token: bool = True) -> dict[str, str]:
+        """The app client a tenant is given, with the refresh token its connection starts from if it rotates."""
+        client_id, client_secret = cls.app_client(secret)
+        keys = {"client_id": client_id, "client_secret": client_secret}
+        if refresh_token:
+            keys["refresh_token"] = OAuth2Server(cls.system, secret).initial_refresh_token(company.company_id)
+        return keys

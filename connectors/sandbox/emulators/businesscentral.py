@@ -39,8 +39,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.sandbox.emulators.auth import AccessDenied, OAuth2Server, derive
-from connectors.sandbox.emulators.base import ApiError, Emulator, json_response
+from connectors.sandbox.emulators.auth import AccessDenied, derive
+from connectors.sandbox.emulators.base import ApiError, OAuth2Emulator, json_response
 from connectors.sandbox.emulators.limits import LimitHeaders, LimitPolicy, Window
 from connectors.sandbox.emulators.runtime import Runtime
 from connectors.sandbox.emulators.wire import local_date, parse_instant, zone
@@ -89,19 +89,14 @@ _SETS = {
 }
 
 
-class BusinessCentral(Emulator):
+class BusinessCentral(OAuth2Emulator):
     system = "businesscentral"
     limits = LimitPolicy(windows={"5min": Window(limit=6000, seconds=300)}, concurrent=100)
     limit_headers = LimitHeaders()
+    access_ttl_seconds = ACCESS_TTL_SECONDS
 
     def __init__(self, store: SandboxStore, runtime: Runtime) -> None:
         super().__init__(store, runtime)
-        self.oauth = OAuth2Server(
-            self.system,
-            self.secret,
-            timer=runtime.timer,
-            access_ttl=lambda: runtime.token_ttl(self.system, ACCESS_TTL_SECONDS),
-        )
         self._by_tenant = {_tenant_id(company): company for company in self.tenants.values()}
         self._serial = count(1)
         self._renderers: dict[str, Callable[[_Lookup, Record], dict[str, Any]]] = {
@@ -117,14 +112,18 @@ class BusinessCentral(Emulator):
 
     @classmethod
     def credentials(cls, company: Company, secret: str) -> dict[str, str]:
-        client_id, client_secret = _app_client(secret)
         return {
             "tenant_id": _tenant_id(company),
             "environment": ENVIRONMENT,
             "company_id": _company_id(company),
-            "client_id": client_id,
-            "client_secret": client_secret,
+            **cls.client_credentials(company, secret, refresh_token=False),
         }
+
+    @classmethod
+    def app_client(cls, secret: str) -> tuple[str, str]:
+        """The sandbox's one Entra app registration, consented in every company's tenant."""
+        client_id = str(uuid.UUID(derive(secret, "businesscentral", "app", "client_id")))
+        return client_id, derive(secret, "businesscentral", "app", "client_secret", length=40)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -140,7 +139,7 @@ class BusinessCentral(Emulator):
         tenant = request.path_params["tenant"]
         form = {key: values[0] for key, values in parse_qs((await request.body()).decode()).items()}
         company = self._by_tenant.get(tenant.lower())
-        client_id, client_secret = _app_client(self.secret)
+        client_id, client_secret = self.app_client(self.secret)
         if company is None:
             return self._entra_error(400, "invalid_request", 90002, f"Tenant '{tenant}' not found.")
         if form.get("grant_type") != "client_credentials":
@@ -782,9 +781,3 @@ def _tenant_id(company: Company) -> str:
 
 def _company_id(company: Company) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"company/{company.company_id}"))
-
-
-def _app_client(secret: str) -> tuple[str, str]:
-    """The sandbox's one Entra app registration, consented in every company's tenant."""
-    client_id = str(uuid.UUID(derive(secret, "businesscentral", "app", "client_id")))
-    return client_id, derive(secret, "businesscentral", "app", "client_secret", length=40)

@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.sandbox.emulators.auth import AccessDenied, OAuth2Server, OAuthError, derive
-from connectors.sandbox.emulators.base import ApiError, Emulator, json_response
+from connectors.sandbox.emulators.auth import AccessDenied, OAuthError, derive
+from connectors.sandbox.emulators.base import ApiError, OAuth2Emulator, json_response
 from connectors.sandbox.emulators.limits import LimitHeaders, LimitPolicy, Window
 from connectors.sandbox.emulators.quickbooks_query import Query, QueryError, parse_query
 from connectors.sandbox.emulators.runtime import Runtime
@@ -52,19 +52,14 @@ _CDC_LOOKBACK = timedelta(days=30)
 _CDC_MAX_OBJECTS = 1000
 
 
-class QuickBooks(Emulator):
+class QuickBooks(OAuth2Emulator):
     system = "quickbooks"
     limits = LimitPolicy(windows={"minute": Window(limit=500, seconds=60)}, concurrent=10)
     limit_headers = LimitHeaders()
+    access_ttl_seconds = ACCESS_TTL_SECONDS
 
     def __init__(self, store: SandboxStore, runtime: Runtime) -> None:
         super().__init__(store, runtime)
-        self.oauth = OAuth2Server(
-            self.system,
-            self.secret,
-            timer=runtime.timer,
-            access_ttl=lambda: runtime.token_ttl(self.system, ACCESS_TTL_SECONDS),
-        )
         self._realms = {_realm_id(company): company for company in self.tenants.values()}
         self._renderers: dict[str, Callable[[Company, Record], dict[str, Any]]] = {
             "Invoice": self._invoice,
@@ -78,13 +73,14 @@ class QuickBooks(Emulator):
 
     @classmethod
     def credentials(cls, company: Company, secret: str) -> dict[str, str]:
-        client_id, client_secret = _app_client(secret)
-        return {
-            "realm_id": _realm_id(company),
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "refresh_token": OAuth2Server(cls.system, secret).initial_refresh_token(company.company_id),
-        }
+        return {"realm_id": _realm_id(company), **cls.client_credentials(company, secret)}
+
+    @classmethod
+    def app_client(cls, secret: str) -> tuple[str, str]:
+        """The sandbox's one QuickBooks app: every realm is connected through the same client id and secret."""
+        return "AB" + derive(secret, "quickbooks", "app", "client_id", length=48), derive(
+            secret, "quickbooks", "app", "client_secret", length=40
+        )
 
     def routes(self) -> list[BaseRoute]:
         company = "/v3/company/{realm}"
@@ -98,7 +94,7 @@ class QuickBooks(Emulator):
     # -- auth --------------------------------------------------------------------------------------------
 
     async def _token(self, request: Request) -> Response:
-        if not _basic_auth_is(request.headers.get("Authorization"), *_app_client(self.secret)):
+        if not _basic_auth_is(request.headers.get("Authorization"), *self.app_client(self.secret)):
             return json_response({"error": "invalid_client"}, 401)
         form = {key: values[0] for key, values in parse_qs((await request.body()).decode()).items()}
         if "grant_type" not in form or "refresh_token" not in form:
@@ -447,13 +443,6 @@ def _line(line: dict[str, Any], detail_type: str, void: bool) -> dict[str, Any]:
 def _realm_id(company: Company) -> str:
     """A 16-digit company id like QBO's, stable per company."""
     return str(9130_0000_0000_0000 + int(hashlib.sha256(company.company_id.encode()).hexdigest()[:12], 16) % 10**15)
-
-
-def _app_client(secret: str) -> tuple[str, str]:
-    """The sandbox's one QuickBooks app: every realm is connected through the same client id and secret."""
-    return "AB" + derive(secret, "quickbooks", "app", "client_id", length=48), derive(
-        secret, "quickbooks", "app", "client_secret", length=40
-    )
 
 
 def _basic_auth_is(header: str | None, user: str, password: str) -> bool:

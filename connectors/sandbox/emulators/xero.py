@@ -43,8 +43,15 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.sandbox.emulators.auth import AccessDenied, OAuth2Server, OAuthError, derive
-from connectors.sandbox.emulators.base import UNAUTHENTICATED, ApiError, Emulator, Endpoint, Handler, json_response
+from connectors.sandbox.emulators.auth import AccessDenied, OAuthError, derive
+from connectors.sandbox.emulators.base import (
+    UNAUTHENTICATED,
+    ApiError,
+    Endpoint,
+    Handler,
+    OAuth2Emulator,
+    json_response,
+)
 from connectors.sandbox.emulators.limits import LimitHeaders, LimitPolicy, RateLimiter, Window
 from connectors.sandbox.emulators.runtime import Runtime
 from connectors.sandbox.emulators.wire import local_date, parse_instant, zone
@@ -88,7 +95,7 @@ _RESOURCES = {
 _LINES_ONLY_WHEN_PAGED = frozenset({"Invoices", "CreditNotes"})
 
 
-class Xero(Emulator):
+class Xero(OAuth2Emulator):
     system = "xero"
     limits = LimitPolicy(
         windows={"minute": Window(limit=60, seconds=60), "day": Window(limit=5000, seconds=86_400)}, concurrent=5
@@ -96,15 +103,10 @@ class Xero(Emulator):
     limit_headers = LimitHeaders(
         remaining={"minute": "X-MinLimit-Remaining", "day": "X-DayLimit-Remaining"}, problem="X-Rate-Limit-Problem"
     )
+    access_ttl_seconds = ACCESS_TTL_SECONDS
 
     def __init__(self, store: SandboxStore, runtime: Runtime) -> None:
         super().__init__(store, runtime)
-        self.oauth = OAuth2Server(
-            self.system,
-            self.secret,
-            timer=runtime.timer,
-            access_ttl=lambda: runtime.token_ttl(self.system, ACCESS_TTL_SECONDS),
-        )
         self.app_limiter = RateLimiter(_APP_LIMITS, _APP_HEADERS, runtime.timer)
         self._serial = count(1)
         self._resume: OrderedDict[tuple[Any, ...], RecordKey] = OrderedDict()
@@ -121,13 +123,12 @@ class Xero(Emulator):
 
     @classmethod
     def credentials(cls, company: Company, secret: str) -> dict[str, str]:
-        client_id, client_secret = _app_client(secret)
-        return {
-            "tenant_id": _tenant_id(company),
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "refresh_token": OAuth2Server(cls.system, secret).initial_refresh_token(company.company_id),
-        }
+        return {"tenant_id": _tenant_id(company), **cls.client_credentials(company, secret)}
+
+    @classmethod
+    def app_client(cls, secret: str) -> tuple[str, str]:
+        """The sandbox's one Xero app: every organisation is connected through the same client id and secret."""
+        return derive(secret, "xero", "app", "client_id").upper(), derive(secret, "xero", "app", "secret", length=48)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -145,7 +146,7 @@ class Xero(Emulator):
             form.get("client_id", ""),
             form.get("client_secret", ""),
         )
-        expected = _app_client(self.secret)
+        expected = self.app_client(self.secret)
         if not (hmac.compare_digest(client[0], expected[0]) and hmac.compare_digest(client[1], expected[1])):
             return json_response({"error": "invalid_client"}, 400)
         if form.get("grant_type") != "refresh_token":
@@ -785,11 +786,6 @@ def _remember(memory: OrderedDict, key: tuple[Any, ...], value: Any) -> None:
 def _tenant_id(company: Company) -> str:
     """The organisation's Xero tenant id: a GUID, stable per company whatever the server secret."""
     return str(uuid.uuid5(_NAMESPACE, f"tenant/{company.company_id}"))
-
-
-def _app_client(secret: str) -> tuple[str, str]:
-    """The sandbox's one Xero app: every organisation is connected through the same client id and secret."""
-    return derive(secret, "xero", "app", "client_id").upper(), derive(secret, "xero", "app", "secret", length=48)
 
 
 def _basic_auth(header: str | None) -> tuple[str, str] | None:
