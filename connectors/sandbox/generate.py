@@ -28,6 +28,7 @@ from connectors.sandbox.render import company_flow, render
 from connectors.sandbox.store import SandboxStore, encode_record
 
 STORE_NAME = "sandbox.db"
+_IN_FLIGHT_PER_WORKER = 4
 
 
 def with_overrides(config: SandboxConfig, *, seed: int | None = None, companies: int | None = None,
@@ -76,8 +77,9 @@ def _worker_rows(index: int) -> list[tuple]:
 @contextmanager
 def _company_rows(generator: _CompanyGenerator, workers: int) -> Iterator[Iterator[list[tuple]]]:
     """Each company's encoded rows, in company order, from `workers` forked processes (forked before
-    the store is opened or a progress thread runs). At most two companies per worker are in flight,
-    so memory stays bounded however slow the writer is."""
+    the store is opened or a progress thread runs). A few companies per worker are in flight: enough
+    that a large company does not leave the other workers idle, few enough to bound memory however
+    slow the writer is."""
     count = len(generator.panel)
     if workers <= 1:
         yield (generator.rows(index) for index in range(count))
@@ -94,7 +96,7 @@ def _company_rows(generator: _CompanyGenerator, workers: int) -> Iterator[Iterat
             pending: deque[AsyncResult[list[tuple]]] = deque()
             for index in range(count):
                 pending.append(pool.apply_async(_worker_rows, (index,)))
-                if len(pending) >= 2 * workers:
+                if len(pending) >= _IN_FLIGHT_PER_WORKER * workers:
                     yield pending.popleft().get()
             while pending:
                 yield pending.popleft().get()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -411,8 +410,7 @@ def test_given_two_workers_when_generated_then_the_records_equal_a_single_proces
     config = small_config(companies=8, weeks=3)
     single = generate(config, tmp_path / "one", progress=False, workers=1)
     parallel = generate(config, tmp_path / "two", progress=False, workers=2)
-    read: Callable[[Path], list[Record]] = lambda path: list(SandboxStore(path).all_versions())  # noqa: E731
-    assert read(single) == read(parallel)
+    assert list(SandboxStore(single).all_versions()) == list(SandboxStore(parallel).all_versions())
 
 
 def test_given_an_existing_sandbox_when_generated_again_then_it_is_replaced_not_appended(tmp_path: Path) -> None:
