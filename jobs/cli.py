@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -43,6 +43,11 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 def _fail(message: str, code: int) -> typer.Exit:
     err.print(message, style="red", markup=False, highlight=False)
     return typer.Exit(code)
+
+
+def _utc(moment: datetime) -> datetime:
+    """Command-line instants without an offset are UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def _settings(profile: str | None, warehouse: str | None = None) -> Settings:
@@ -145,6 +150,55 @@ def services_status(profile: ProfileOption = None, as_json: JsonOption = False) 
     _print_services(_services_call(services.status, profile), as_json)
 
 
+@app.command()
+def extract(
+    registry: Annotated[Path, typer.Option(help="Connection registry (`sandbox serve` writes .sandbox/connections.toml).")] = ROOT / ".sandbox" / "connections.toml",
+    system: Annotated[Optional[list[str]], typer.Option(help="Only these systems (repeatable).")] = None,
+    company: Annotated[Optional[list[str]], typer.Option(help="Only these companies (repeatable).")] = None,
+    all_connections: Annotated[bool, typer.Option("--all", help="Every connection of the registry.")] = False,
+    since: Annotated[Optional[datetime], typer.Option(help="Backfill from this instant (UTC) instead of each cursor.")] = None,
+    until: Annotated[Optional[datetime], typer.Option(help="Read updates before this instant (UTC; default now).")] = None,
+    concurrency: Annotated[int, typer.Option(help="Connections extracted at once.", min=1)] = 32,
+    profile: ProfileOption = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Extract new records of the selected connections into landing files (cursors advance after manifests)."""
+    import asyncio
+
+    from rich.progress import Progress
+
+    from connectors.extract import ExtractPlan, new_run_id
+    from connectors.extract import extract as run_extract
+    from connectors.registry import RegistryError, load_registry
+    from jobs.storage import warehouse_filesystem
+
+    if not (all_connections or system or company):
+        raise _fail("say which connections: --system, --company, or --all", 2)
+    settings = _settings(profile, warehouse)
+    try:
+        connections = load_registry(registry).select(systems=system, companies=company)
+    except RegistryError as exc:
+        raise _fail(str(exc), 2) from None
+    filesystem, root = warehouse_filesystem(settings)
+    plan = ExtractPlan(
+        filesystem, root, new_run_id(), until=_utc(until) if until else datetime.now(timezone.utc),
+        since=_utc(since) if since else None, concurrency=concurrency,
+    )
+    streams = sum(len(c.entities) for c in connections)
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"extracting {len(connections)} connections", total=streams)
+        summary = asyncio.run(run_extract(plan, connections, on_done=lambda result: progress.advance(task)))
+    table = Table("system", "streams", "records", "duplicates dropped", "failed", title=f"extract run {summary.run_id} -> {settings.warehouse}")
+    for name in sorted({r.connection.split("/")[0] for r in summary.results}):
+        rows = [r for r in summary.results if r.connection.startswith(name + "/")]
+        table.add_row(name, str(len(rows)), str(sum(r.records for r in rows)), str(sum(r.duplicates for r in rows)), str(sum(1 for r in rows if r.error)))
+    console.print(table)
+    for failure in summary.failed:
+        console.print(f"failed: {failure.connection} {failure.stream}: {failure.error}", style="red", markup=False, highlight=False)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
 SandboxDir = Annotated[Path, typer.Option("--out", help="The sandbox folder (sandbox.db, truth/, drops/, connections.toml).")]
 DEFAULT_SANDBOX = ROOT / ".sandbox"
 
@@ -200,12 +254,10 @@ def sandbox_drops(
 ) -> None:
     """Write the CSV and EDI X12 files the file-drop companies would send, into OUT/drops/."""
     from connectors.sandbox.drops import write_drops
-    from connectors.sandbox.emulators.runtime import as_utc, store_end
+    from connectors.sandbox.emulators.runtime import store_end
 
     store = _open_sandbox(out)
-    files = write_drops(
-        store, out / "drops", as_of=as_utc(as_of) if as_of else store_end(store), since=as_utc(since) if since else None
-    )
+    files = write_drops(store, out / "drops", as_of=_utc(as_of) if as_of else store_end(store), since=_utc(since) if since else None)
     print(f"{len(files)} files under {out / 'drops'}")
 
 
