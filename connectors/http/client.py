@@ -101,6 +101,7 @@ class ApiClient:
         self._auth = auth
         self._retry = retry
         self._retries_left = retry.budget
+        self._backoff = wait_exponential_jitter(multiplier=retry.initial_wait, max=retry.max_wait, jitter=retry.initial_wait)
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, headers=headers, transport=transport)
 
     async def aclose(self) -> None:
@@ -120,7 +121,7 @@ class ApiClient:
             error = state.outcome.exception() if state.outcome else None
             if isinstance(error, _Retryable) and error.retry_after is not None:
                 return error.retry_after
-            return wait_exponential_jitter(self._retry.initial_wait, self._retry.max_wait)(state)
+            return self._backoff(state)
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._retry.attempts), wait=wait,
