@@ -20,6 +20,16 @@ from connectors.http.client import HttpStats
 from connectors.registry import Connection
 
 
+def error_record(file: str, line: int, reason: str, raw: str) -> dict[str, Any]:
+    """What a connector yields for input it cannot read (a malformed CSV row, a broken X12 segment): it
+    lands like any record, counted apart, and bronze sends it to the quarantine with its reason."""
+    return {"_error": {"file": file, "line": line, "reason": reason}, "_raw": raw}
+
+
+def is_error(record: dict[str, Any]) -> bool:
+    return "_error" in record
+
+
 @dataclass(frozen=True)
 class Window:
     """The update-time range one run reads: [since, until). `since` None = from the beginning (a backfill)."""

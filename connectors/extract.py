@@ -20,7 +20,7 @@ import orjson
 import structlog
 from pyarrow import fs as pafs
 
-from connectors.base import Connector, Stream, Window
+from connectors.base import Connector, Stream, Window, is_error
 from connectors.catalog import connector_class
 from connectors.landing import MANIFEST, LandingWriter, run_folder
 from connectors.registry import Connection
@@ -55,6 +55,7 @@ class StreamResult:
     connection: str
     stream: str
     records: int = 0
+    unreadable: int = 0  # error records (malformed rows, segments) landed for the quarantine
     duplicates: int = 0
     manifest: str | None = None
     error: str | None = None
@@ -95,6 +96,7 @@ async def _extract_stream(plan: ExtractPlan, cursors: CursorStore, connector: Co
         async for page in connector.read(stream, window):
             fresh = []
             for record in page:
+                result.unreadable += is_error(record)
                 identity = _identity(stream, record)
                 if identity in seen:
                     result.duplicates += 1
@@ -111,7 +113,7 @@ async def _extract_stream(plan: ExtractPlan, cursors: CursorStore, connector: Co
         "entity": stream.entity, "run_id": plan.run_id,
         "window": {"since": window.since, "until": window.until},
         "cursor_before": before, "cursor_after": before if result.error else window.until,
-        "duplicates_dropped": result.duplicates, "http": connector.stats.as_json(),
+        "duplicates_dropped": result.duplicates, "unreadable": result.unreadable, "http": connector.stats.as_json(),
         "errors": [result.error] if result.error else [],
     }
     await asyncio.to_thread(writer.finish, **manifest)

@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+import uvicorn
+
 from connectors.registry import Connection, Registry
 from connectors.sandbox.config import SandboxConfig, parse_config
-from connectors.sandbox.emulators import EmulatorSettings, tenant_credentials
+from connectors.sandbox.emulators import EmulatorSettings, build_sandbox_app, tenant_credentials
 from connectors.sandbox.model import SYSTEM_ENTITIES
 from connectors.sandbox.store import SandboxStore
 from connectors.systems import FILE_SYSTEMS
@@ -70,3 +77,28 @@ def build_registry(store: SandboxStore, base_url: str, sandbox_dir: Path, settin
                 base_url=f"{base_url.rstrip('/')}/{system}", settings=identifiers, credentials=secrets,
             ))
     return Registry(connections=tuple(connections))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serving(store: SandboxStore, settings: EmulatorSettings, *, port: int | None = None) -> Iterator[str]:
+    """Serve the sandbox from a background thread on 127.0.0.1 for the block; yields its base URL."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(build_sandbox_app(store, settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="sandbox-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"the sandbox server did not start on port {port}")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

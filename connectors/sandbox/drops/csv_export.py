@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from connectors.sandbox.defects import ROW_POISON
-from connectors.sandbox.drops.csv_dialect import Column, CsvDialect, default_dialects
+from connectors.sandbox.drops.csv_dialect import Column, ExportDialect, default_dialects
 from connectors.sandbox.drops.pick import stable_pick
 from connectors.sandbox.drops.values import calendar_date, minor_units
 from connectors.sandbox.drops.window import DropWindow, by_local_day, company_timezone
@@ -48,7 +48,7 @@ def write_company(store: SandboxStore, company: Company, out_dir: Path, window: 
 
 
 def _write_day(
-    file: TextIO, dialect: CsvDialect, columns: list[Column], records: Iterable[Record], values: _RowValues
+    file: TextIO, dialect: ExportDialect, columns: list[Column], records: Iterable[Record], values: _RowValues
 ) -> None:
     writer = dialect.writer(file)
     writer.writerow([column.header for column in columns])
@@ -71,7 +71,7 @@ def _write_day(
         writer.writerows(rows)
 
 
-def _malformed(cells: list[str], dialect: CsvDialect, fault: str) -> str:
+def _malformed(cells: list[str], dialect: ExportDialect, fault: str) -> str:
     """A row no CSV reader takes at face value: one cell short, or an opening quote never closed."""
     line = io.StringIO()
     dialect.writer(line).writerow(cells[:-1] if fault == "short_row" else cells)
