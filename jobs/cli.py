@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jobs import pipeline
-from jobs.settings import ROOT, ConfigError, Settings, load_settings
+from jobs.settings import ConfigError, Settings, load_settings
 
 app = typer.Typer(
     name="groundswell",
@@ -61,7 +61,9 @@ def _settings(profile: str | None, warehouse: str | None = None) -> Settings:
 def run(
     profile: ProfileOption = None,
     warehouse: WarehouseOption = None,
-    sandbox_config: Annotated[Optional[Path], typer.Option(help="Sandbox economy to extract from (default conf/sandbox.toml).", exists=True, dir_okay=False)] = None,
+    sandbox: Annotated[Path, typer.Option(help="Sandbox folder to extract from when no --registry is given (generated if missing).")] = pipeline.SANDBOX_DIR,
+    sandbox_config: Annotated[Optional[Path], typer.Option(help="Economy to generate the sandbox from (default conf/sandbox.toml).", exists=True, dir_okay=False)] = None,
+    registry: Annotated[Optional[Path], typer.Option(help="Connection registry of real tenants (default: the sandbox's).", exists=True, dir_okay=False)] = None,
     first: Annotated[Optional[str], typer.Option("--from", help=f"First stage: {', '.join(pipeline.STAGE_NAMES)}.")] = None,
     last: Annotated[Optional[str], typer.Option("--to", help="Last stage (inclusive).")] = None,
 ) -> None:
@@ -71,7 +73,7 @@ def run(
         stages = pipeline.select(first, last)
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
-    context = pipeline.RunContext(settings, sandbox_config=sandbox_config)
+    context = pipeline.RunContext(settings, sandbox_dir=sandbox, sandbox_config=sandbox_config, registry=registry)
     table = Table("stage", "state", "seconds", "summary", title=f"run {context.run_id} -> {settings.warehouse}")
     try:
         for outcome in pipeline.run(context, stages):
@@ -152,7 +154,7 @@ def services_status(profile: ProfileOption = None, as_json: JsonOption = False) 
 
 @app.command()
 def extract(
-    registry: Annotated[Path, typer.Option(help="Connection registry (`sandbox serve` writes .sandbox/connections.toml).")] = ROOT / ".sandbox" / "connections.toml",
+    registry: Annotated[Path, typer.Option(help="Connection registry (`sandbox serve` writes .sandbox/connections.toml).")] = pipeline.SANDBOX_DIR / "connections.toml",
     system: Annotated[Optional[list[str]], typer.Option(help="Only these systems (repeatable).")] = None,
     company: Annotated[Optional[list[str]], typer.Option(help="Only these companies (repeatable).")] = None,
     all_connections: Annotated[bool, typer.Option("--all", help="Every connection of the registry.")] = False,
@@ -200,7 +202,6 @@ def extract(
 
 
 SandboxDir = Annotated[Path, typer.Option("--out", help="The sandbox folder (sandbox.db, truth/, drops/, connections.toml).")]
-DEFAULT_SANDBOX = ROOT / ".sandbox"
 
 
 def _open_sandbox(folder: Path):
@@ -219,7 +220,7 @@ def sandbox_generate(
     companies: Annotated[Optional[int], typer.Option(help="Number of companies (overrides the config's).", min=1)] = None,
     start: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="First day of activity.")] = None,
     end: Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"], help="Last day of activity.")] = None,
-    out: SandboxDir = DEFAULT_SANDBOX,
+    out: SandboxDir = pipeline.SANDBOX_DIR,
 ) -> None:
     """Generate the synthetic economy into OUT/sandbox.db (same seed, same bytes)."""
     from connectors.sandbox.config import SandboxConfigError, load_config
@@ -237,7 +238,7 @@ def sandbox_generate(
 
 
 @sandbox_app.command("truth")
-def sandbox_truth(out: SandboxDir = DEFAULT_SANDBOX) -> None:
+def sandbox_truth(out: SandboxDir = pipeline.SANDBOX_DIR) -> None:
     """Export the sandbox's truth (latent indices, company-week totals, every served record) to OUT/truth/."""
     from connectors.sandbox.truth import export_truth
 
@@ -248,7 +249,7 @@ def sandbox_truth(out: SandboxDir = DEFAULT_SANDBOX) -> None:
 
 @sandbox_app.command("drops")
 def sandbox_drops(
-    out: SandboxDir = DEFAULT_SANDBOX,
+    out: SandboxDir = pipeline.SANDBOX_DIR,
     since: Annotated[Optional[datetime], typer.Option(help="Only records updated from this instant (UTC).")] = None,
     as_of: Annotated[Optional[datetime], typer.Option(help="The drop's 'now' (UTC; default: the sandbox's end).")] = None,
 ) -> None:
@@ -263,7 +264,7 @@ def sandbox_drops(
 
 @sandbox_app.command("serve")
 def sandbox_serve(
-    out: SandboxDir = DEFAULT_SANDBOX,
+    out: SandboxDir = pipeline.SANDBOX_DIR,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8700,
     clock: Annotated[Optional[str], typer.Option(help="The emulators' 'now' (ISO date or instant; default: the sandbox's end).")] = None,
 ) -> None:

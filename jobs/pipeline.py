@@ -16,7 +16,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from jobs.settings import Settings
+from jobs.settings import ROOT, Settings
+
+
+SANDBOX_DIR = ROOT / ".sandbox"
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,9 @@ class RunContext:
 
     settings: Settings
     run_id: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6])
-    sandbox_config: Path | None = None
+    sandbox_dir: Path = SANDBOX_DIR  # the sandbox to extract from when no registry is given
+    sandbox_config: Path | None = None  # the economy to generate there when it has not been generated yet
+    registry: Path | None = None  # real tenants' connections; None = the sandbox's
 
 
 StageTask = Callable[[RunContext], str]
@@ -46,7 +51,7 @@ class Stage:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("extract", "pull each connection's new records into landing files", None),
+    Stage("extract", "pull each connection's new records into landing files", "jobs.extract_landing:stage"),
     Stage("ingest", "landing files -> bronze Delta tables, contracts and drift checked", None),
     Stage("gate-bronze", "Great Expectations gate on the new bronze rows", None),
     Stage("normalize", "bronze -> silver canonical entities (FX, master data, reconciliation)", None),

@@ -9,6 +9,7 @@ refresh token the server has already retired.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from pathlib import Path
@@ -18,6 +19,9 @@ import httpx
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, Client as OAuth1Client
 
 from connectors.secrets import resolve_secret
+
+# oauthlib logs each signing's parameters (consumer key, token id) at DEBUG: keep credentials out of any log.
+logging.getLogger("oauthlib").setLevel(logging.INFO)
 
 
 class AuthError(Exception):
@@ -106,7 +110,9 @@ class OAuth2Auth:
             if self._refresh_ref is not None and answer.get("refresh_token"):
                 write_secret_file(Path(self._refresh_ref.removeprefix("file:")), answer["refresh_token"])
             self._access = answer["access_token"]
-            self._expires_at = time.monotonic() + float(answer.get("expires_in", 3600)) - self.margin_seconds
+            lifetime = float(answer.get("expires_in", 3600))
+            # Renew a little early, but never so early that a short-lived token is refetched for every request.
+            self._expires_at = time.monotonic() + lifetime - min(self.margin_seconds, lifetime / 4)
 
 
 class NetSuiteTokenAuth:

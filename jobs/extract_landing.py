@@ -1,0 +1,62 @@
+"""Pipeline stage `extract`: every connection's new records into landing.
+
+With no registry given, the connections are the sandbox's: it is generated if missing, its file drops are
+written and its emulators served on loopback for the length of the run, and the run reads up to the
+sandbox's clock. With a registry (real tenants), it reads up to now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, time, timedelta, timezone
+
+from connectors.extract import ExtractPlan, ExtractSummary, extract, new_run_id
+from connectors.registry import Connection, load_registry, write_registry
+from jobs.pipeline import RunContext
+from jobs.storage import warehouse_filesystem
+
+
+class ExtractFailed(Exception):
+    """Some streams could not be read; their manifests hold the errors."""
+
+
+def _run(context: RunContext, connections: list[Connection], until: datetime) -> ExtractSummary:
+    filesystem, root = warehouse_filesystem(context.settings)
+    plan = ExtractPlan(filesystem, root, new_run_id(), until=until)
+    return asyncio.run(extract(plan, connections))
+
+
+def _from_sandbox(context: RunContext) -> ExtractSummary:
+    from connectors.sandbox.config import load_config
+    from connectors.sandbox.drops import write_drops
+    from connectors.sandbox.emulators.runtime import store_end
+    from connectors.sandbox.generate import generate
+    from connectors.sandbox.serve import build_registry, emulator_settings, serving
+    from connectors.sandbox.store import SandboxStore
+
+    folder = context.sandbox_dir
+    if not (folder / "sandbox.db").exists():
+        generate(load_config(context.sandbox_config), folder)
+    store = SandboxStore(folder / "sandbox.db")
+    clock = store_end(store)
+    write_drops(store, folder / "drops", as_of=clock)
+    settings = emulator_settings(store)
+    with serving(store, settings) as base_url:
+        registry = build_registry(store, base_url, folder, settings)
+        write_registry(registry, folder / "connections.toml")
+        # Up to the start of the day after the clock: the last day's file drops are complete.
+        until = datetime.combine(clock.date() + timedelta(days=1), time(), timezone.utc)
+        return _run(context, list(registry.connections), until)
+
+
+def stage(context: RunContext) -> str:
+    if context.registry is None:
+        summary = _from_sandbox(context)
+    else:
+        summary = _run(context, list(load_registry(context.registry).connections), datetime.now(timezone.utc))
+    records = sum(r.records for r in summary.results)
+    connections = len({r.connection for r in summary.results})
+    if summary.failed:
+        failures = "; ".join(f"{r.connection} {r.stream}: {r.error}" for r in summary.failed[:5])
+        raise ExtractFailed(f"{len(summary.failed)} of {len(summary.results)} streams failed ({failures})")
+    return f"{records} records from {connections} connections (run {summary.run_id})"
