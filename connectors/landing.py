@@ -27,14 +27,15 @@ def run_folder(root: str, system: str, stream: str, company_id: str, run_id: str
 
 
 def write_atomically(filesystem: pafs.FileSystem, path: str, data: bytes) -> None:
-    """Whole or not at all: a local file is written beside and renamed; an S3 PUT is atomic already."""
+    """Whole or not at all: a local file is written beside and renamed; an S3 PUT is atomic already.
+    (compression=None: pyarrow would otherwise gzip a ".gz" path a second time.)"""
     if isinstance(filesystem, pafs.LocalFileSystem):
         temporary = f"{path}.tmp"
-        with filesystem.open_output_stream(temporary) as out:
+        with filesystem.open_output_stream(temporary, compression=None) as out:
             out.write(data)
         filesystem.move(temporary, path)
     else:
-        with filesystem.open_output_stream(path) as out:
+        with filesystem.open_output_stream(path, compression=None) as out:
             out.write(data)
 
 
