@@ -53,7 +53,8 @@ def _write_secret(path: Path, value: str) -> None:
 
 def build_registry(store: SandboxStore, base_url: str, sandbox_dir: Path, settings: EmulatorSettings) -> Registry:
     """A connection per tenant and system: API systems at `<base_url>/<system>`, file drops in
-    `<sandbox_dir>/drops/<system>`; secrets written to owner-only files and referenced."""
+    `<sandbox_dir>/drops/<system>`; secrets written to owner-only files and referenced. An API connection's
+    settings also carry the company's IANA `timezone`, which some APIs speak local times in (NetSuite SuiteQL)."""
     connections = []
     for company in store.companies():
         for system in company.systems:
@@ -64,7 +65,7 @@ def build_registry(store: SandboxStore, base_url: str, sandbox_dir: Path, settin
                     drop_dir=str(sandbox_dir / "drops" / system / company.company_id),
                 ))
                 continue
-            identifiers, secrets = {}, {}
+            identifiers, secrets = {"timezone": company.timezone}, {}
             for name, value in tenant_credentials(system, company, settings).items():
                 if name in IDENTIFIERS:
                     identifiers[name] = value

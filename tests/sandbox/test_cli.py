@@ -75,7 +75,8 @@ def test_given_a_served_sandbox_then_every_tenant_has_a_connection_whose_secrets
             assert stat.S_IMODE(path.stat().st_mode) == 0o600
             assert resolve_secret(ref).get_secret_value() == expected[name]
             assert expected[name] not in text  # the registry holds references, never values
-        assert {**connection.settings} == {k: v for k, v in expected.items() if k not in connection.credentials}
+        identifiers = {k: v for k, v in expected.items() if k not in connection.credentials}
+        assert connection.settings == {**identifiers, "timezone": company.timezone}
 
 
 def test_given_a_served_sandbox_when_a_shop_is_called_with_its_registered_token_then_its_orders_come_back(sandbox_dir, served):
