@@ -21,6 +21,17 @@ class RegistryError(ValueError):
     """The registry cannot be used; the message names the connection and key."""
 
 
+class RateLimitOverride(BaseModel):
+    """A connection's own request budget where its account differs from its system's default (a bigger plan,
+    a sandbox with tight limits): the fields given replace the default's, the others stay."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rate_per_second: float | None = Field(None, gt=0, description="requests per second on average")
+    burst: int | None = Field(None, ge=1, description="requests at once after a quiet spell")
+    concurrency: int | None = Field(None, ge=1, description="requests in flight at once")
+
+
 class Connection(BaseModel):
     """One company's account in one source system."""
 
@@ -33,6 +44,7 @@ class Connection(BaseModel):
     entities: tuple[str, ...] = Field(description="the system's entities to extract")
     settings: dict[str, str] = Field(default_factory=dict, description="non-secret identifiers, e.g. realm_id, shop")
     credentials: dict[str, SecretRef] = Field(default_factory=dict, description="secret references by name")
+    rate_limit: RateLimitOverride | None = Field(None, description="API systems: this account's budget, if not the system's")
 
     @property
     def id(self) -> str:
@@ -46,6 +58,8 @@ class Connection(BaseModel):
             raise ValueError(f"{self.id}: base_url is required for an API system")
         if self.system in FILE_SYSTEMS and not self.drop_dir:
             raise ValueError(f"{self.id}: drop_dir is required for a file-drop system")
+        if self.system in FILE_SYSTEMS and self.rate_limit is not None:
+            raise ValueError(f"{self.id}: a file-drop system sends no requests: remove its rate_limit")
         return self
 
 
@@ -81,12 +95,21 @@ def load_registry(path: Path) -> Registry:
         return Registry.model_validate({"connections": document.get("connection", [])})
     except ValidationError as exc:
         problems = []
+        entries = document.get("connection", [])
         for error in exc.errors():
             location = error["loc"]
-            where = f"connection[{location[1]}]" if len(location) > 1 else "registry"
+            where = _connection_named(entries, location[1]) if len(location) > 1 else "registry"
             key = ".".join(str(part) for part in location[2:])
             problems.append(f"{where}{'.' + key if key else ''}: {error['msg'].removeprefix('Value error, ')}")
         raise RegistryError(f"{path}: " + "; ".join(problems)) from None
+
+
+def _connection_named(entries: list[object], index: int | str) -> str:
+    """`connection[i]`, with its system/company when the entry has them, so a bad value is easy to find."""
+    entry = entries[index] if isinstance(index, int) and index < len(entries) else None
+    if isinstance(entry, dict) and {"system", "company_id"} <= entry.keys():
+        return f"connection[{index}] {entry['system']}/{entry['company_id']}"
+    return f"connection[{index}]"
 
 
 def write_registry(registry: Registry, path: Path) -> None:

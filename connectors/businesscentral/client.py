@@ -21,7 +21,7 @@ from connectors.http.auth import OAuth2Auth
 from connectors.http.client import ApiClient
 from connectors.http.limits import RateLimit
 from connectors.http.paginators import PageRequest
-from connectors.http.settings import required_secret, required_setting
+from connectors.http.settings import rate_limit_setting, required_secret, required_setting
 from connectors.registry import Connection
 
 REAL_API_HOST = "api.businesscentral.dynamics.com"
@@ -48,7 +48,8 @@ def api_client(
     headers = {"Accept": "application/json", "Prefer": f"odata.maxpagesize={PAGE_SIZE}"}
     options: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
     return ApiClient(
-        base_url, label=connection.id, auth=auth, limit=RATE_LIMIT, headers=headers, transport=transport, **options,
+        base_url, label=connection.id, auth=auth, limit=rate_limit_setting(connection, RATE_LIMIT), headers=headers,
+        transport=transport, **options,
     )
 
 

@@ -1,5 +1,12 @@
 """Per-account request budgets: a steady rate with a bounded burst, a cap on requests in flight, and a
-pause whenever the server says "not before" (429 + Retry-After) — shared by every request of the account."""
+pause whenever the server says "not before" (429 + Retry-After) — shared by every request of the account.
+
+The bucket is a small hand-written GCRA (generic cell rate algorithm) rather than aiolimiter because it must
+*learn*: our requests reach the server a little later and less evenly than we send them, so a client
+bucket set exactly to the server's limit still overflows the server's once in a while. After a 429 the
+account's bucket counts itself full, gives up its burst and slows by a few percent — so after the first
+429 no request exceeds the limit again.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-
-from aiolimiter import AsyncLimiter
 
 
 @dataclass(frozen=True)
@@ -32,9 +37,13 @@ class RateLimit:
 
 
 class RateBudget:
+    slowdown = 0.95  # the rate kept after a 429
+
     def __init__(self, limit: RateLimit) -> None:
         self.limit = limit
-        self._bucket = AsyncLimiter(limit.burst, limit.burst / limit.rate)
+        self._interval = 1.0 / limit.rate
+        self._tolerance = (limit.burst - 1) * self._interval  # how far ahead of schedule a request may go
+        self._next_due = 0.0  # GCRA's theoretical arrival time
         self._in_flight = asyncio.Semaphore(limit.concurrency)
         self._resume_at = 0.0
 
@@ -42,10 +51,25 @@ class RateBudget:
         """Hold every request of this account for `seconds` (the server's Retry-After)."""
         self._resume_at = max(self._resume_at, time.monotonic() + seconds)
 
+    def throttled(self) -> None:
+        """The server refused us for rate: its bucket is full whatever ours says, so count ours full, send no
+        bursts from now on, and go a little slower."""
+        self._interval /= self.slowdown
+        self._tolerance = 0.0
+        self._next_due = max(self._next_due, time.monotonic()) + self._interval
+
+    async def _admit(self) -> None:
+        while True:
+            now = time.monotonic()
+            due = max(self._next_due, now)
+            wait = max(due - self._tolerance - now, self._resume_at - now)
+            if wait <= 0:
+                self._next_due = due + self._interval
+                return
+            await asyncio.sleep(wait)
+
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         async with self._in_flight:
-            while (wait := self._resume_at - time.monotonic()) > 0:
-                await asyncio.sleep(wait)
-            await self._bucket.acquire()
+            await self._admit()
             yield

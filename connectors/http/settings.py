@@ -3,6 +3,9 @@ from their references at the moment the connection opens (the value never enters
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from connectors.http.limits import RateLimit
 from connectors.registry import Connection
 from connectors.secrets import resolve_secret
 
@@ -40,3 +43,13 @@ def page_size_setting(connection: Connection, maximum: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConnectionSettingMissing(f"{connection.id}: settings.page_size is {raw!r}: write a positive whole number")
     return min(int(raw), maximum)
+
+
+def rate_limit_setting(connection: Connection, default: RateLimit) -> RateLimit:
+    """The connection's budget: its system's `default`, with whatever its registry entry's `rate_limit` sets
+    (an account on a bigger plan, a sandbox with tight limits)."""
+    override = connection.rate_limit
+    if override is None:
+        return default
+    given = {"rate": override.rate_per_second, "burst": override.burst, "concurrency": override.concurrency}
+    return replace(default, **{name: value for name, value in given.items() if value is not None})

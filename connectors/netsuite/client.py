@@ -27,7 +27,7 @@ from connectors.http.auth import NetSuiteTokenAuth
 from connectors.http.client import ApiClient, RetryPolicy
 from connectors.http.limits import RateLimit
 from connectors.http.paginators import OffsetPaginator, PageRequest, paginate
-from connectors.http.settings import required_secret, required_setting
+from connectors.http.settings import rate_limit_setting, required_secret, required_setting
 from connectors.registry import Connection
 
 NETSUITE_LIMIT = RateLimit(rate=50.0, burst=10, concurrency=5)
@@ -80,8 +80,9 @@ def api_client(
     auth = NetSuiteTokenAuth(account_id, *(required_secret(connection, name) for name in _SECRETS))
     options: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
     return ApiClient(
-        rest_root(connection.base_url or "", account_id), label=connection.id, auth=auth, limit=NETSUITE_LIMIT,
-        retry=NETSUITE_RETRY, headers={"Accept": "application/json"}, transport=transport, **options,
+        rest_root(connection.base_url or "", account_id), label=connection.id, auth=auth,
+        limit=rate_limit_setting(connection, NETSUITE_LIMIT), retry=NETSUITE_RETRY, headers={"Accept": "application/json"},
+        transport=transport, **options,
     )
 
 

@@ -25,7 +25,7 @@ from connectors.http.auth import AuthError
 from connectors.http.client import ApiClient
 from connectors.http.limits import RateLimit
 from connectors.http.paginators import OffsetPaginator, PageRequest, paginate
-from connectors.http.settings import required_secret, required_setting
+from connectors.http.settings import rate_limit_setting, required_secret, required_setting
 from connectors.registry import Connection
 
 ODOO_LIMIT = RateLimit(rate=20.0, burst=10, concurrency=4)
@@ -60,8 +60,8 @@ def api_client(
     connection: Connection, *, transport: httpx.AsyncBaseTransport | None, timeout: httpx.Timeout | None,
 ) -> ApiClient:
     options: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
-    return ApiClient(connection.base_url or "", label=connection.id, auth=None, limit=ODOO_LIMIT,
-                     transport=transport, **options)
+    return ApiClient(connection.base_url or "", label=connection.id, auth=None,
+                     limit=rate_limit_setting(connection, ODOO_LIMIT), transport=transport, **options)
 
 
 class OdooSession:

@@ -32,7 +32,7 @@ from connectors.http.auth import OAuth2Auth
 from connectors.http.client import ApiClient
 from connectors.http.limits import RateLimit
 from connectors.http.paginators import OffsetPaginator, PageRequest, Paginator
-from connectors.http.settings import required_secret, required_secret_ref, required_setting
+from connectors.http.settings import rate_limit_setting, required_secret, required_secret_ref, required_setting
 from connectors.quickbooks.streams import QuickBooksStream, last_updated
 from connectors.registry import Connection
 
@@ -65,7 +65,7 @@ def api_client(
     options: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
     return ApiClient(
         f"{base_url}/v3/company/{required_setting(connection, 'realm_id')}", label=connection.id, auth=auth,
-        limit=REALM_LIMIT, headers={"Accept": "application/json"}, transport=transport, **options,
+        limit=rate_limit_setting(connection, REALM_LIMIT), headers={"Accept": "application/json"}, transport=transport, **options,
     )
 
 

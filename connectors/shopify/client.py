@@ -26,7 +26,7 @@ from connectors.http.auth import ApiKeyAuth
 from connectors.http.client import ApiClient
 from connectors.http.limits import RateLimit
 from connectors.http.paginators import PageRequest
-from connectors.http.settings import required_secret, required_setting
+from connectors.http.settings import rate_limit_setting, required_secret, required_setting
 from connectors.registry import Connection
 from connectors.shopify.streams import ShopifyStream
 
@@ -52,8 +52,8 @@ def api_client(
     auth = ApiKeyAuth("X-Shopify-Access-Token", required_secret(connection, "access_token"))
     options: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
     return ApiClient(
-        root, label=connection.id, auth=auth, limit=LEAKY_BUCKET, headers={"Accept": "application/json"},
-        transport=transport, **options,
+        root, label=connection.id, auth=auth, limit=rate_limit_setting(connection, LEAKY_BUCKET),
+        headers={"Accept": "application/json"}, transport=transport, **options,
     )
 
 

@@ -19,7 +19,7 @@ from connectors.http.auth import OAuth2Auth
 from connectors.http.client import ApiClient
 from connectors.http.limits import RateLimit
 from connectors.http.paginators import OffsetPaginator, PageRequest, Paginator, SinglePage
-from connectors.http.settings import required_secret, required_secret_ref, required_setting
+from connectors.http.settings import rate_limit_setting, required_secret, required_secret_ref, required_setting
 from connectors.registry import Connection
 from connectors.xero.streams import XeroStream
 
@@ -48,7 +48,7 @@ def api_client(
     headers = {"Accept": "application/json", "Xero-tenant-id": required_setting(connection, "tenant_id")}
     options: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
     return ApiClient(
-        base_url, label=connection.id, auth=auth, limit=RATE_LIMIT, headers=headers, transport=transport, **options,
+        base_url, label=connection.id, auth=auth, limit=rate_limit_setting(connection, RATE_LIMIT), headers=headers, transport=transport, **options,
     )
 
 

@@ -165,3 +165,20 @@ def test_given_offset_pages_then_the_walk_ends_on_a_short_page():
             return [page async for page in paginate(client, paginator.first(), paginator, lambda p: p["items"])]
 
     assert asyncio.run(scenario()) == [[0, 1, 2], [3, 4, 5], [6]]
+
+
+def test_given_a_429_then_the_account_gives_up_its_burst_and_slows_down():
+    from connectors.http.limits import RateBudget
+
+    async def five_requests(budget):
+        started = time.monotonic()
+        for _ in range(5):
+            async with budget.slot():
+                pass
+        return time.monotonic() - started
+
+    fresh, refused = RateBudget(RateLimit(rate=20, burst=5)), RateBudget(RateLimit(rate=20, burst=5))
+    refused.throttled()
+
+    assert asyncio.run(five_requests(fresh)) < 0.05  # the burst goes at once
+    assert asyncio.run(five_requests(refused)) >= 5 / 20 * 0.99  # one at a time, a little slower than 20/s
