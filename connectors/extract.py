@@ -97,13 +97,14 @@ async def _extract_stream(plan: ExtractPlan, cursors: CursorStore, connector: Co
             fresh = []
             for record in page:
                 result.unreadable += is_error(record)
-                identity = _identity(stream, record)
+                line = landing_line(stream, record)
+                identity = hashlib.blake2b(orjson.dumps([line["key"], line["updated_at"]] if line["error"] is None else record, option=orjson.OPT_SORT_KEYS), digest_size=12).digest()
                 if identity in seen:
                     result.duplicates += 1
                     continue
                 seen.add(identity)
-                fresh.append(record)
-            async with budget.hold(sum(len(orjson.dumps(r)) for r in fresh)):
+                fresh.append(line)
+            async with budget.hold(sum(len(orjson.dumps(line)) for line in fresh)):
                 await asyncio.to_thread(writer.write, fresh)
     except Exception as exc:  # reported per stream; the other streams and connections go on
         result.error = f"{type(exc).__name__}: {exc}"
@@ -123,14 +124,15 @@ async def _extract_stream(plan: ExtractPlan, cursors: CursorStore, connector: Co
     return result
 
 
-def _identity(stream: Stream, record: dict) -> bytes:
-    """(key, updated-at) of a record — or, for a record too broken to have them, its bytes: bronze
-    quarantines it, so it must land rather than break the run."""
+def landing_line(stream: Stream, record: dict) -> dict:
+    """What one landing line holds: the record exactly as the source sent it, with the key and update time
+    its connector read from it (so bronze needs no per-source paths), or why they could not be read — such a
+    record still lands, for bronze to quarantine, rather than breaking the run."""
     try:
-        parts = orjson.dumps([stream.key(record), str(stream.updated_at(record))])
-    except Exception:
-        parts = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
-    return hashlib.blake2b(parts, digest_size=12).digest()
+        updated_at = stream.updated_at(record)
+        return {"key": str(stream.key(record)), "updated_at": updated_at.isoformat() if updated_at else None, "error": None, "record": record}
+    except Exception as exc:
+        return {"key": None, "updated_at": None, "error": f"{type(exc).__name__}: {exc}", "record": record}
 
 
 async def extract(plan: ExtractPlan, connections: list[Connection], *, on_done: Callable[[StreamResult], None] = lambda r: None) -> ExtractSummary:

@@ -2,6 +2,9 @@
 
     <root>/landing/<system>/<stream>/company=<id>/run=<run_id>/part-00000.jsonl.gz ... _manifest.json
 
+Each line is {"key", "updated_at", "error", "record"}: the source's record untouched, beside the key and
+update time its connector read from it (connectors/extract.py's `landing_line`).
+
 The manifest is written last and makes the run complete: bronze ingests only runs that have one, so a run
 killed half-way leaves nothing ingestible behind and its rerun loses nothing. Files are gzip with a zero
 mtime, so the same records give the same bytes.

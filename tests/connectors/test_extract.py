@@ -61,7 +61,8 @@ def _plan(tmp_path, factory, **options):
 def _landed(tmp_path, company, run_id="r1"):
     folder = tmp_path / "landing" / "shopify" / "orders" / f"company={company}" / f"run={run_id}"
     manifest = orjson.loads((folder / "_manifest.json").read_bytes())
-    records = [orjson.loads(line) for part in sorted(folder.glob("part-*.jsonl.gz")) for line in gzip.decompress(part.read_bytes()).splitlines()]
+    lines = [orjson.loads(line) for part in sorted(folder.glob("part-*.jsonl.gz")) for line in gzip.decompress(part.read_bytes()).splitlines()]
+    records = [line["record"] for line in lines]
     return manifest, records, folder
 
 
@@ -105,6 +106,17 @@ def test_given_a_stream_that_fails_mid_read_then_its_cursor_stays_put_its_manife
     assert bad_manifest["errors"] == ["RuntimeError: source went away"] and bad_manifest["cursor_after"] is None
     assert cursors.get("shopify", "bad", "orders") is None
     assert len(good_records) == 4 and cursors.get("shopify", "good", "orders") == UNTIL
+
+
+def test_given_records_when_landed_then_each_line_carries_its_key_and_update_time_or_why_not(tmp_path):
+    broken = {"id": "9", "updated_at": "yesterday-ish"}
+    asyncio.run(extract(_plan(tmp_path, lambda c: PagedConnector(c, [_orders(0, 1) + [broken]])), [_connection("c1")]))
+
+    folder = tmp_path / "landing" / "shopify" / "orders" / "company=c1" / "run=r1"
+    good, bad = (orjson.loads(line) for line in gzip.decompress((folder / "part-00000.jsonl.gz").read_bytes()).splitlines())
+    assert good == {"key": "0", "updated_at": "2026-02-01T10:00:00+00:00", "error": None, "record": _orders(0, 1)[0]}
+    assert bad["key"] is None and bad["record"] == broken
+    assert bad["error"] == "DateParseError: 'yesterday-ish' is not a date or time in any known format"
 
 
 def test_given_a_connection_that_cannot_be_opened_then_it_is_reported_and_the_rest_run(tmp_path):

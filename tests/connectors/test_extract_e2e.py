@@ -14,23 +14,20 @@ from pathlib import Path
 import orjson
 import pytest
 
-from connectors.catalog import connector_class
 from connectors.registry import write_registry
 from connectors.secrets import resolve_secret
 
 pytestmark = pytest.mark.slow
 
 
-def _landed_keys(warehouse: Path, registry) -> set[tuple[str, str, str, str]]:
+def _landed_keys(warehouse: Path) -> set[tuple[str, str, str, str]]:
     """(system, company, stream, key) of every record in a landing run that has a manifest."""
     keys = set()
     for manifest in (warehouse / "landing").rglob("_manifest.json"):
         header = orjson.loads(manifest.read_bytes())
-        connection = next(c for c in registry.connections if c.system == header["system"] and c.company_id == header["company_id"])
-        stream = next(s for s in connector_class(connection.system)(connection).streams() if s.name == header["stream"])
         for part in header["files"]:
             for line in gzip.decompress((manifest.parent / part["name"]).read_bytes()).splitlines():
-                keys.add((header["system"], header["company_id"], header["stream"], str(stream.key(orjson.loads(line)))))
+                keys.add((header["system"], header["company_id"], header["stream"], orjson.loads(line)["key"]))
     return keys
 
 
@@ -57,7 +54,7 @@ def test_given_a_kill_9_mid_run_when_rerun_then_every_record_is_landed(served_sa
     warehouse = tmp_path / "warehouse"
     clean = tmp_path / "clean"
     assert _extract(served_sandbox, clean, registry_file, *SYSTEMS).wait(timeout=300) == 0
-    expected = _landed_keys(clean, served_sandbox.registry)
+    expected = _landed_keys(clean)
 
     with served_sandbox.faults("quickbooks", slow_rate=1.0, slow_seconds=0.05):
         crashed = _extract(served_sandbox, warehouse, registry_file, *SYSTEMS)
@@ -68,7 +65,7 @@ def test_given_a_kill_9_mid_run_when_rerun_then_every_record_is_landed(served_sa
     output, _ = rerun.communicate(timeout=300)
 
     assert rerun.returncode == 0, output
-    assert expected and _landed_keys(warehouse, served_sandbox.registry) >= expected
+    assert expected and _landed_keys(warehouse) >= expected
 
 
 def test_given_a_run_then_no_credential_value_is_in_landing_state_or_output(served_sandbox, registry_file, tmp_path):
