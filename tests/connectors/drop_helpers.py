@@ -12,6 +12,7 @@ from connectors.base import is_error
 from connectors.registry import Connection
 from connectors.sandbox.drops import write_drops
 from connectors.sandbox.emulators.runtime import store_end
+from connectors.sandbox.model import Company
 from connectors.sandbox.store import SandboxStore
 
 
@@ -20,6 +21,15 @@ def drops_of(store: SandboxStore, out: Path) -> datetime:
     as_of = store_end(store)
     write_drops(store, out, as_of=as_of)
     return as_of
+
+
+def system_drops(store: SandboxStore, out: Path, system: str) -> tuple[Path, datetime, list[Company]]:
+    """The store's drops written into `out`, their as-of instant, and the companies whose files are `system`'s;
+    fails when the sandbox holds no such company, since every test of that connector would then pass vacuously."""
+    as_of = drops_of(store, out)
+    companies = [c for c in store.companies() if c.accounting_system == system]
+    assert companies, f"the test sandbox has no {system} company"
+    return out, as_of, companies
 
 
 def read_all(connector: Connector, stream: Stream, window: Window) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -14,16 +14,12 @@ from connectors.csv_drop import CsvDropConnector
 from connectors.csv_drop.dialect import default_dialects
 from connectors.sandbox.defects import ROW_POISON
 from connectors.sandbox.drops.values import as_decimal, minor_units
-from tests.connectors.drop_helpers import connection, drops_of, full_window, read_all
+from tests.connectors.drop_helpers import connection, full_window, read_all, system_drops
 
 
 @pytest.fixture(scope="module")
 def csv_drops(served_sandbox, tmp_path_factory):
-    out = tmp_path_factory.mktemp("drops")
-    as_of = drops_of(served_sandbox.store, out)
-    companies = [c for c in served_sandbox.store.companies() if c.accounting_system == "csv"]
-    assert companies, "the test sandbox has no csv company"
-    return out, as_of, companies
+    return system_drops(served_sandbox.store, tmp_path_factory.mktemp("drops"), "csv")
 
 
 def test_given_sandbox_drops_when_every_invoice_is_read_then_each_arrives_once_with_its_amounts(served_sandbox, csv_drops):

@@ -13,7 +13,7 @@ import pytest
 from connectors.base import Window
 from connectors.sandbox.drops.values import as_decimal
 from connectors.x12_drop import X12DropConnector
-from tests.connectors.drop_helpers import connection, drops_of, full_window, read_all
+from tests.connectors.drop_helpers import connection, full_window, read_all, system_drops
 
 FIXTURES = Path("/work/shared/fixtures/x12")
 JAN_6 = Window(None, datetime(2026, 1, 6, tzinfo=UTC))
@@ -21,11 +21,7 @@ JAN_6 = Window(None, datetime(2026, 1, 6, tzinfo=UTC))
 
 @pytest.fixture(scope="module")
 def x12_drops(served_sandbox, tmp_path_factory):
-    out = tmp_path_factory.mktemp("drops")
-    as_of = drops_of(served_sandbox.store, out)
-    companies = [c for c in served_sandbox.store.companies() if c.accounting_system == "x12"]
-    assert companies, "the test sandbox has no x12 company"
-    return out, as_of, companies
+    return system_drops(served_sandbox.store, tmp_path_factory.mktemp("drops"), "x12")
 
 
 def stream_named(connector: X12DropConnector, name: str):

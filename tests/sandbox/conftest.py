@@ -8,6 +8,7 @@ late edits, a cancelled order, a voided invoice, deleted records, an inactive cu
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,62 @@ def record(
     )
 
 
+def with_revisions(
+    first: Record,
+    serial: int,
+    later: datetime,
+    *,
+    changes: dict[int, dict[str, Any]] | None = None,
+    deleted: Iterable[int] = (),
+) -> Iterator[Record]:
+    """`first`, then its second version at `later` when the story revises record `serial`: its body with
+    `changes[serial]` applied, or a delete."""
+    changes = changes or {}
+    yield first
+    revised = replace(first, version=2, updated_at=later)
+    if serial in changes:
+        yield replace(revised, body={**first.body, **changes[serial]})
+    if serial in deleted:
+        yield replace(revised, deleted=True)
+
+
+def product(serial: int, *, taxable: bool = True) -> dict[str, Any]:
+    """Catalogue item `serial`: SKU-n, priced 10·n and costing 6·n, so line amounts are easy to check by hand."""
+    return {
+        "sku": f"SKU-{serial}",
+        "name": f"Widget {serial}",
+        "category": "tools",
+        "unit_price": 10.0 * serial,
+        "unit_cost": 6.0 * serial,
+        "taxable": taxable,
+    }
+
+
+def master_data(system: str, company: Company, *, customer: str, vendor: str, currency: str) -> Iterator[Record]:
+    """Customers 1-4 (an hour apart after T0), vendors 1-2 and products 1-3 (at T0): what a tenant's documents
+    point at. `customer` and `vendor` are name patterns, `{}` standing for the serial."""
+    for serial in range(1, 5):
+        at = T0 + timedelta(hours=serial)
+        yield record(system, company, "customer", serial, at, party(customer.format(serial), currency))
+    for serial in range(1, 3):
+        yield record(system, company, "vendor", serial, T0, party(vendor.format(serial), currency))
+    for serial in range(1, 4):
+        yield record(system, company, "product", serial, T0, product(serial))
+
+
+def payment(
+    party_id: str, invoice_id: str, at: datetime, *, amount: float, currency: str, method: str
+) -> dict[str, Any]:
+    return {
+        "party_id": party_id,
+        "invoice_id": invoice_id,
+        "paid_at": at.isoformat(),
+        "amount": amount,
+        "currency": currency,
+        "method": method,
+    }
+
+
 def party(name: str, currency: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -181,15 +238,7 @@ def _shopify_records() -> Iterator[Record]:
         at = T0 + timedelta(hours=serial)
         yield record("shopify", MAPLE, "customer", serial, at, party(f"Shopper{serial} Lee", "USD"))
     for serial in range(1, 4):
-        body = {
-            "sku": f"SKU-{serial}",
-            "name": f"Widget {serial}",
-            "category": "tools",
-            "unit_price": 10.0 * serial,
-            "unit_cost": 6.0 * serial,
-            "taxable": True,
-        }
-        yield record("shopify", MAPLE, "product", serial, T0, body)
+        yield record("shopify", MAPLE, "product", serial, T0, product(serial))
         for week in range(2):  # like the generator: each weekly snapshot is a record of its own
             snapshot = {
                 "product_id": native_id("shopify", MAPLE.company_id, "product", serial),
@@ -214,47 +263,27 @@ def _shopify_records() -> Iterator[Record]:
             body.update(total="not-a-number", issued_at="0001-01-01T00:00:00+00:00")
             yield record("shopify", MAPLE, "sales_order", serial, at, body, truth={"poison": "total"})
             continue
-        yield record("shopify", MAPLE, "sales_order", serial, at, body)
+        edited = document("shopify", MAPLE, "#1002", 3, at, [5.0, 2.0], "open")
+        changes = {2: edited, 3: {"status": "cancelled"}}
         later = at + timedelta(days=30)
-        if serial == 2:
-            edited = document("shopify", MAPLE, "#1002", 3, at, [5.0, 2.0], "open")
-            yield record("shopify", MAPLE, "sales_order", serial, later, edited, version=2, created=at)
-        if serial == 3:
-            yield record(
-                "shopify", MAPLE, "sales_order", serial, later, {**body, "status": "cancelled"}, version=2, created=at
-            )
-        if serial == 5:
-            yield record("shopify", MAPLE, "sales_order", serial, later, body, version=2, created=at, deleted=True)
+        first = record("shopify", MAPLE, "sales_order", serial, at, body)
+        yield from with_revisions(first, serial, later, changes=changes, deleted=[5])
+
+
+INVOICE_FATES = {4: {"status": "void"}, 8: {"balance": 0.0, "status": "paid"}}
+"""Invoice 4 is voided and invoice 8 paid after issue (the stories of the QuickBooks, Xero and BC tenants)."""
 
 
 def _quickbooks_records(company: Company, invoices: int) -> Iterator[Record]:
     for serial in range(1, 6):
         at = T0 + timedelta(hours=serial)
-        yield record("quickbooks", company, "customer", serial, at, party(f"Client{serial} GmbH", company.currency))
-        if serial == 4:
-            yield record(
-                "quickbooks",
-                company,
-                "customer",
-                serial,
-                at + timedelta(days=20),
-                party(f"Client{serial} GmbH", company.currency),
-                version=2,
-                created=at,
-                deleted=True,
-            )
+        body = party(f"Client{serial} GmbH", company.currency)
+        first = record("quickbooks", company, "customer", serial, at, body)
+        yield from with_revisions(first, serial, at + timedelta(days=20), deleted=[4])
     for serial in range(1, 3):
         yield record("quickbooks", company, "vendor", serial, T0, party(f"Supplier{serial} Ltd", company.currency))
     for serial in range(1, 4):
-        body = {
-            "sku": f"SKU-{serial}",
-            "name": f"Widget {serial}",
-            "category": "tools",
-            "unit_price": 10.0 * serial,
-            "unit_cost": 6.0 * serial,
-            "taxable": True,
-        }
-        yield record("quickbooks", company, "product", serial, T0, body)
+        yield record("quickbooks", company, "product", serial, T0, product(serial))
     for serial in range(1, invoices + 1):
         at = T0 + timedelta(days=serial, hours=8)
         body = document(
@@ -268,35 +297,14 @@ def _quickbooks_records(company: Company, invoices: int) -> Iterator[Record]:
             due_on=(at + timedelta(days=30)).date().isoformat(),
             reference=f"#{1000 + serial}",
         )
-        yield record("quickbooks", company, "invoice", serial, at, body)
         later = at + timedelta(days=25)
-        if serial == 4:
-            yield record(
-                "quickbooks", company, "invoice", serial, later, {**body, "status": "void"}, version=2, created=at
-            )
-        if serial == 6:
-            yield record("quickbooks", company, "invoice", serial, later, body, version=2, created=at, deleted=True)
-        if serial == 8:
-            yield record(
-                "quickbooks",
-                company,
-                "invoice",
-                serial,
-                later,
-                {**body, "balance": 0.0, "status": "paid"},
-                version=2,
-                created=at,
-            )
+        first = record("quickbooks", company, "invoice", serial, at, body)
+        yield from with_revisions(first, serial, later, changes=INVOICE_FATES, deleted=[6])
     for serial in range(1, 4):
         at = T0 + timedelta(days=serial + 3)
-        body = {
-            "party_id": native_id("quickbooks", company.company_id, "customer", 1),
-            "invoice_id": native_id("quickbooks", company.company_id, "invoice", serial),
-            "paid_at": at.isoformat(),
-            "amount": 20.0,
-            "currency": company.currency,
-            "method": "card",
-        }
+        party_id = native_id("quickbooks", company.company_id, "customer", 1)
+        invoice_id = native_id("quickbooks", company.company_id, "invoice", serial)
+        body = payment(party_id, invoice_id, at, amount=20.0, currency=company.currency, method="card")
         yield record("quickbooks", company, "payment", serial, at, body)
     at = T0 + timedelta(days=9)
     yield record(

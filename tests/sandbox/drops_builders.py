@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from connectors.sandbox.drops import write_drops
 from connectors.sandbox.drops.values import minor_units
 from connectors.sandbox.model import Company, Record, native_id
 from connectors.sandbox.store import SandboxStore
 
 UTC = UTC
 AS_OF = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+SINCE = datetime(2026, 3, 1, tzinfo=UTC)
 
 #: (sku, quantity, unit_price, tax_rate)
 LineSpec = tuple[str, float, float, float]
+
+
+def at(day: int, hour: int = 15, minute: int = 0) -> datetime:
+    """An instant in March 2026, the month the drop window [SINCE, AS_OF) falls in."""
+    return datetime(2026, 3, day, hour, minute, tzinfo=UTC)
 
 
 def company(
@@ -81,3 +88,23 @@ def build_store(path: Path, companies: Iterable[Company], records: Iterable[Reco
 def tree_bytes(root: Path) -> dict[str, bytes]:
     """Every file under a folder by relative path: what a byte-identical comparison compares."""
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def opened_store(folder: Path, companies: Iterable[Company], records: Iterable[Record]) -> Iterator[SandboxStore]:
+    """A store holding `records`, open for one test module and closed after it (yield from it in a fixture)."""
+    store = build_store(folder / "sandbox.db", companies, records)
+    yield store
+    store.close()
+
+
+def window_drop(store: SandboxStore, out: Path) -> Path:
+    """The drop of the window [SINCE, AS_OF) written into `out`."""
+    write_drops(store, out, as_of=AS_OF, since=SINCE)
+    return out
+
+
+def drop_twice(store: SandboxStore, root: Path) -> tuple[list[Path], dict[str, bytes], dict[str, bytes]]:
+    """The files the first drop of the window wrote, and both drops' trees, for a determinism check."""
+    written = write_drops(store, root / "a", as_of=AS_OF, since=SINCE)
+    write_drops(store, root / "b", as_of=AS_OF, since=SINCE)
+    return written, tree_bytes(root / "a"), tree_bytes(root / "b")

@@ -29,16 +29,18 @@ from connectors.sandbox.model import Company, Record
 from connectors.sandbox.store import SandboxStore
 from tests.sandbox.drops_builders import (
     AS_OF,
+    SINCE,
     UTC,
     LineSpec,
-    build_store,
+    at,
     company,
     document_body,
+    drop_twice,
+    opened_store,
     record,
-    tree_bytes,
+    window_drop,
 )
 
-SINCE = datetime(2026, 3, 1, tzinfo=UTC)
 BEFORE_SINCE = datetime(2026, 2, 20, tzinfo=UTC)
 
 US = company("c00001", "csv", locale="en_US", tz="America/New_York", currency="USD")
@@ -47,10 +49,6 @@ FR = company("c00003", "csv", locale="fr_FR", tz="Europe/Paris", currency="EUR",
 JP = company("c00004", "csv", locale="ja_JP", tz="Asia/Tokyo", currency="JPY", name="山田商事株式会社")
 QB = company("c00005", "quickbooks")
 CSV_COMPANIES = (US, DE, FR, JP)
-
-
-def at(day: int, hour: int = 15, minute: int = 0) -> datetime:
-    return datetime(2026, 3, day, hour, minute, tzinfo=UTC)
 
 
 def company_records(owner: Company) -> list[Record]:
@@ -95,16 +93,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxStore]:
     records = [r for owner in CSV_COMPANIES for r in company_records(owner)]
     qb_invoice = record(QB, "invoice", 1, document_body(QB, "1001", "1", at(2), [("WID-1", 1, 5.0, 0.0)]),
                         updated=at(2))
-    store = build_store(tmp_path_factory.mktemp("csv") / "sandbox.db", [*CSV_COMPANIES, QB], [*records, qb_invoice])
-    yield store
-    store.close()
+    yield from opened_store(tmp_path_factory.mktemp("csv"), [*CSV_COMPANIES, QB], [*records, qb_invoice])
 
 
 @pytest.fixture(scope="module")
 def drop(store: SandboxStore, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("drop")
-    write_drops(store, out, as_of=AS_OF, since=SINCE)
-    return out
+    return window_drop(store, tmp_path_factory.mktemp("drop"))
 
 
 def dialect_of(owner: Company) -> CsvDialect:
@@ -271,10 +265,9 @@ def test_given_company_on_another_system_when_dropped_then_it_has_no_files(drop:
 def test_given_same_store_and_window_when_dropped_twice_then_files_are_byte_identical(
     store: SandboxStore, tmp_path: Path
 ) -> None:
-    first = write_drops(store, tmp_path / "a", as_of=AS_OF, since=SINCE)
-    write_drops(store, tmp_path / "b", as_of=AS_OF, since=SINCE)
+    written, first, second = drop_twice(store, tmp_path)
 
-    assert first and tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
+    assert written and first == second
 
 
 def test_given_no_since_when_dropped_then_history_before_the_window_is_included(

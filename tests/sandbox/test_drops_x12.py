@@ -13,23 +13,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connectors.sandbox.drops import write_drops
 from connectors.sandbox.drops.x12 import separators_for
 from connectors.sandbox.drops.x12_envelope import SEPARATOR_STYLES, Separators
 from connectors.sandbox.model import Company, Record
 from connectors.sandbox.store import SandboxStore
 from tests.sandbox.drops_builders import (
     AS_OF,
+    SINCE,
     UTC,
     LineSpec,
-    build_store,
+    at,
     company,
     document_body,
+    drop_twice,
+    opened_store,
     record,
-    tree_bytes,
+    window_drop,
 )
 
-SINCE = datetime(2026, 3, 1, tzinfo=UTC)
 BEFORE_SINCE = datetime(2026, 2, 2, tzinfo=UTC)
 
 
@@ -47,10 +48,6 @@ US_ID, JP_ID = ids_with_distinct_styles(2)
 US = company(US_ID, "x12", tz="America/Chicago", name="Acme Supply*Co~")  # separators in a name
 JP = company(JP_ID, "x12", locale="ja_JP", tz="Asia/Tokyo", currency="JPY")
 COMPANIES = (US, JP)
-
-
-def at(day: int, hour: int = 15) -> datetime:
-    return datetime(2026, 3, day, hour, tzinfo=UTC)
 
 
 def company_records(owner: Company) -> list[Record]:
@@ -80,16 +77,12 @@ def company_records(owner: Company) -> list[Record]:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxStore]:
     records = [r for owner in COMPANIES for r in company_records(owner)]
-    store = build_store(tmp_path_factory.mktemp("x12") / "sandbox.db", COMPANIES, records)
-    yield store
-    store.close()
+    yield from opened_store(tmp_path_factory.mktemp("x12"), COMPANIES, records)
 
 
 @pytest.fixture(scope="module")
 def drop(store: SandboxStore, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("drop")
-    write_drops(store, out, as_of=AS_OF, since=SINCE)
-    return out
+    return window_drop(store, tmp_path_factory.mktemp("drop"))
 
 
 # -- a tiny X12 reader ----------------------------------------------------------------------------
@@ -324,7 +317,6 @@ def test_given_window_when_dropped_then_files_are_named_by_local_day_and_old_rec
 def test_given_same_store_and_window_when_dropped_twice_then_files_are_byte_identical(
     store: SandboxStore, tmp_path: Path
 ) -> None:
-    written = write_drops(store, tmp_path / "a", as_of=AS_OF, since=SINCE)
-    write_drops(store, tmp_path / "b", as_of=AS_OF, since=SINCE)
+    written, first, second = drop_twice(store, tmp_path)
 
-    assert written and tree_bytes(tmp_path / "a") == tree_bytes(tmp_path / "b")
+    assert written and first == second

@@ -15,16 +15,20 @@ from connectors.sandbox.emulators.limits import LimitPolicy, Window
 from connectors.sandbox.model import Record, native_id
 from connectors.sandbox.store import SandboxStore
 from tests.sandbox.conftest import (
+    INVOICE_FATES,
     T0,
     FakeTimer,
     client,
     document,
     is_json,
     party,
+    payment,
+    product,
     record,
     sandbox_store,
     tenant,
     visible_ids,
+    with_revisions,
 )
 
 pytestmark = pytest.mark.anyio
@@ -67,42 +71,26 @@ def _bc_records() -> Iterator[Record]:
     system = "businesscentral"
     for serial in range(1, 5):
         at = T0 + timedelta(hours=serial)
-        yield record(system, BERLIN, "customer", serial, at, party(f"Kunde{serial} GmbH", "EUR"))
-        if serial == 3:
-            body = party("Kunde3 GmbH", "EUR")
-            yield record(
-                system, BERLIN, "customer", 3, at + timedelta(days=9), body, version=2, created=at, deleted=True
-            )
+        body = party(f"Kunde{serial} GmbH", "EUR")
+        first = record(system, BERLIN, "customer", serial, at, body)
+        yield from with_revisions(first, serial, at + timedelta(days=9), deleted=[3])
     for serial in range(1, 3):
         yield record(system, BERLIN, "vendor", serial, T0, party(f"Lieferant{serial} AG", "EUR"))
     for serial in range(1, 4):
-        body = {
-            "sku": f"SKU-{serial}",
-            "name": f"Widget {serial}",
-            "category": "tools",
-            "unit_price": 10.0 * serial,
-            "unit_cost": 6.0 * serial,
-            "taxable": True,
-        }
-        yield record(system, BERLIN, "product", serial, T0, body)
+        yield record(system, BERLIN, "product", serial, T0, product(serial))
     for serial in range(1, 11):
         at = T0 + timedelta(days=serial, hours=8)
         due = (at + timedelta(days=30)).date().isoformat()
         body = document(system, BERLIN, f"INV-{serial:04d}", serial % 4 + 1, at, [1.0, 3.0], "open", due_on=due)
-        yield record(system, BERLIN, "invoice", serial, at, body)
         later = at + timedelta(days=25)
-        changed = {4: {**body, "status": "void"}, 8: {**body, "status": "paid", "balance": 0.0}}
-        if serial in changed:
-            yield record(system, BERLIN, "invoice", serial, later, changed[serial], version=2, created=at)
-        if serial == 6:
-            yield record(system, BERLIN, "invoice", serial, later, body, version=2, created=at, deleted=True)
-    for serial, fate in ((1, None), (2, "fulfilled"), (3, "cancelled")):
+        first = record(system, BERLIN, "invoice", serial, at, body)
+        yield from with_revisions(first, serial, later, changes=INVOICE_FATES, deleted=[6])
+    fates = {2: {"status": "fulfilled"}, 3: {"status": "cancelled"}}
+    for serial in range(1, 4):
         at = T0 + timedelta(days=serial)
         body = document(system, BERLIN, f"SO-{serial:04d}", 1, at, [2.0], "open")
-        yield record(system, BERLIN, "sales_order", serial, at, body)
-        if fate:
-            later = at + timedelta(days=3)
-            yield record(system, BERLIN, "sales_order", serial, later, {**body, "status": fate}, version=2, created=at)
+        first = record(system, BERLIN, "sales_order", serial, at, body)
+        yield from with_revisions(first, serial, at + timedelta(days=3), changes=fates)
     for serial, status in ((1, "open"), (2, "cancelled"), (3, "received")):
         at = T0 + timedelta(days=serial)
         order = document(system, BERLIN, f"PO-{serial:04d}", 1, at, [4.0], status, party_id=_id("vendor", 1))
@@ -112,14 +100,9 @@ def _bc_records() -> Iterator[Record]:
     yield record(system, BERLIN, "credit_note", 1, at, memo)
     for serial in range(1, 3):
         at = T0 + timedelta(days=serial + 3)
-        body = {
-            "party_id": _id("customer", 2),
-            "invoice_id": _id("invoice", serial),
-            "paid_at": at.isoformat(),
-            "amount": 20.0,
-            "currency": "EUR",
-            "method": "bank transfer",
-        }
+        body = payment(
+            _id("customer", 2), _id("invoice", serial), at, amount=20.0, currency="EUR", method="bank transfer"
+        )
         yield record(system, BERLIN, "payment", serial, at, body)
     yield record(system, LISBON, "customer", 1, T0, party("Cliente1 Lda", "EUR"))
 

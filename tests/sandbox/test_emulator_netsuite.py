@@ -17,7 +17,10 @@ from connectors.sandbox.emulators import EmulatorSettings, build_app, tenant_cre
 from connectors.sandbox.emulators.limits import LimitPolicy
 from connectors.sandbox.model import Company, Record, native_id
 from connectors.sandbox.store import SandboxStore
-from tests.sandbox.conftest import T0, FakeTimer, client, document, party, record, sandbox_store, tenant, visible_ids
+from tests.sandbox.conftest import (
+    T0, FakeTimer, client, document, master_data, payment, record, sandbox_store, tenant, visible_ids,
+    with_revisions,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -41,43 +44,24 @@ def _id(entity: str, serial: int, company: Company = ACME) -> str:
 
 
 def _netsuite_records(company: Company) -> Iterator[Record]:
-    for serial in range(1, 5):
-        at = T0 + timedelta(hours=serial)
-        yield record("netsuite", company, "customer", serial, at, party(f"Client{serial} Co", "USD"))
-    for serial in range(1, 3):
-        yield record("netsuite", company, "vendor", serial, T0, party(f"Supplier{serial} Ltd", "USD"))
-    for serial in range(1, 4):
-        body = {"sku": f"SKU-{serial}", "name": f"Widget {serial}", "category": "tools", "unit_price": 10.0 * serial,
-                "unit_cost": 6.0 * serial, "taxable": True}
-        yield record("netsuite", company, "product", serial, T0, body)
+    yield from master_data("netsuite", company, customer="Client{} Co", vendor="Supplier{} Ltd", currency="USD")
     for serial in range(1, 7):
         at = T0 + timedelta(days=serial, hours=2)
         body = document("netsuite", company, f"SO-{serial:05d}", serial % 4 + 1, at, [1.0, 2.0], "open")
-        yield record("netsuite", company, "sales_order", serial, at, body)
-        if serial == 3:
-            cancelled = {**body, "status": "cancelled"}
-            yield record("netsuite", company, "sales_order", serial, at + LATER, cancelled, version=2, created=at)
-        if serial == 5:
-            yield record("netsuite", company, "sales_order", serial, at + LATER, body, version=2, created=at,
-                         deleted=True)
+        first = record("netsuite", company, "sales_order", serial, at, body)
+        yield from with_revisions(first, serial, at + LATER, changes={3: {"status": "cancelled"}}, deleted=[5])
     for serial in range(1, 9):
         at = T0 + timedelta(days=serial, hours=8)
         body = document("netsuite", company, f"INV-{serial:05d}", serial % 4 + 1, at, [1.0, 3.0], "open",
                         due_on=(at + timedelta(days=30)).date().isoformat())
         body["balance"] = body["total"]
-        yield record("netsuite", company, "invoice", serial, at, body)
-        if serial == 2:
-            void = {**body, "status": "void", "balance": 0.0}
-            yield record("netsuite", company, "invoice", serial, at + LATER, void, version=2, created=at)
-        if serial == 4:
-            yield record("netsuite", company, "invoice", serial, at + LATER, body, version=2, created=at, deleted=True)
-        if serial == 6:
-            paid = {**body, "status": "paid", "balance": 0.0}
-            yield record("netsuite", company, "invoice", serial, at + LATER, paid, version=2, created=at)
+        fates = {2: {"status": "void", "balance": 0.0}, 6: {"status": "paid", "balance": 0.0}}
+        first = record("netsuite", company, "invoice", serial, at, body)
+        yield from with_revisions(first, serial, at + LATER, changes=fates, deleted=[4])
     for serial in range(1, 3):
         at = T0 + timedelta(days=serial + 3)
-        body = {"party_id": _id("customer", 1, company), "invoice_id": _id("invoice", serial, company),
-                "paid_at": at.isoformat(), "amount": 44.0, "currency": "USD", "method": "check"}
+        body = payment(_id("customer", 1, company), _id("invoice", serial, company), at, amount=44.0, currency="USD",
+                       method="check")
         yield record("netsuite", company, "payment", serial, at, body)
     at = T0 + timedelta(days=9)
     credit = document("netsuite", company, "CN-00001", 1, at, [1.0], "open", applies_to=_id("invoice", 1, company))

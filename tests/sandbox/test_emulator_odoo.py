@@ -17,7 +17,9 @@ from connectors.sandbox.emulators import EmulatorSettings, build_app, tenant_cre
 from connectors.sandbox.emulators.limits import LimitPolicy, Window
 from connectors.sandbox.model import Record, native_id
 from connectors.sandbox.store import SandboxStore
-from tests.sandbox.conftest import T0, FakeTimer, client, document, party, record, sandbox_store, tenant
+from tests.sandbox.conftest import (
+    T0, FakeTimer, client, document, master_data, payment, record, sandbox_store, tenant, with_revisions,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -36,15 +38,8 @@ def _id(entity: str, serial: int) -> int:
 
 
 def _odoo_records() -> Iterator[Record]:
-    for serial in range(1, 5):
-        at = T0 + timedelta(hours=serial)
-        yield record("odoo", ROSE, "customer", serial, at, party(f"Client{serial} SARL", "EUR"))
-    for serial in range(1, 3):
-        yield record("odoo", ROSE, "vendor", serial, T0, party(f"Fournisseur{serial} SA", "EUR"))
+    yield from master_data("odoo", ROSE, customer="Client{} SARL", vendor="Fournisseur{} SA", currency="EUR")
     for serial in range(1, 4):
-        body = {"sku": f"SKU-{serial}", "name": f"Widget {serial}", "category": "tools", "unit_price": 10.0 * serial,
-                "unit_cost": 6.0 * serial, "taxable": True}
-        yield record("odoo", ROSE, "product", serial, T0, body)
         snapshot = {"product_id": str(serial), "sku": f"SKU-{serial}", "as_of": "2026-01-12",
                     "quantity_on_hand": 12.0 * serial, "unit_cost": 6.0 * serial}
         yield record("odoo", ROSE, "inventory_snapshot", serial, T0 + timedelta(days=7), snapshot)
@@ -52,34 +47,24 @@ def _odoo_records() -> Iterator[Record]:
         at = T0 + timedelta(days=serial, hours=2)
         body = document("odoo", ROSE, f"S{serial:05d}", serial % 4 + 1, at, [1.0, 2.0], "open")
         body["party_id"] = str(_id("customer", serial % 4 + 1))
-        yield record("odoo", ROSE, "sales_order", serial, at, body)
-        if serial == 2:
-            yield record("odoo", ROSE, "sales_order", serial, at + LATER, {**body, "status": "cancelled"},
-                         version=2, created=at)
-        if serial == 4:
-            yield record("odoo", ROSE, "sales_order", serial, at + LATER, body, version=2, created=at, deleted=True)
+        first = record("odoo", ROSE, "sales_order", serial, at, body)
+        yield from with_revisions(first, serial, at + LATER, changes={2: {"status": "cancelled"}}, deleted=[4])
     for serial in range(1, 7):
         at = T0 + timedelta(days=serial, hours=8)
         body = document("odoo", ROSE, f"INV/2026/{serial:05d}", 1, at, [1.0, 3.0], "open",
                         due_on=(at + timedelta(days=30)).date().isoformat())
         body.update(party_id=str(_id("customer", 1)), balance=body["total"] if serial != 6 else 30.0)
-        yield record("odoo", ROSE, "invoice", serial, at, body)
-        if serial == 2:
-            yield record("odoo", ROSE, "invoice", serial, at + LATER, {**body, "status": "void", "balance": 0.0},
-                         version=2, created=at)
-        if serial == 3:
-            yield record("odoo", ROSE, "invoice", serial, at + LATER, body, version=2, created=at, deleted=True)
-        if serial == 5:
-            yield record("odoo", ROSE, "invoice", serial, at + LATER, {**body, "status": "paid", "balance": 0.0},
-                         version=2, created=at)
+        fates = {2: {"status": "void", "balance": 0.0}, 5: {"status": "paid", "balance": 0.0}}
+        first = record("odoo", ROSE, "invoice", serial, at, body)
+        yield from with_revisions(first, serial, at + LATER, changes=fates, deleted=[3])
     at = T0 + timedelta(days=9)
     credit = document("odoo", ROSE, "RINV/2026/00001", 1, at, [1.0], "open", applies_to=str(_id("invoice", 1)))
     credit["party_id"] = str(_id("customer", 1))
     yield record("odoo", ROSE, "credit_note", 1, at, credit)
     for serial in range(1, 3):
         at = T0 + timedelta(days=serial + 3)
-        body = {"party_id": str(_id("customer", 1)), "invoice_id": str(_id("invoice", serial)),
-                "paid_at": at.isoformat(), "amount": 44.0, "currency": "EUR", "method": "card"}
+        body = payment(str(_id("customer", 1)), str(_id("invoice", serial)), at, amount=44.0, currency="EUR",
+                       method="card")
         yield record("odoo", ROSE, "payment", serial, at, body)
     for serial, status in ((1, "open"), (2, "received")):
         at = T0 + timedelta(days=serial, hours=1)

@@ -15,16 +15,20 @@ from connectors.sandbox.emulators.limits import LimitPolicy, Window
 from connectors.sandbox.model import Record, native_id
 from connectors.sandbox.store import SandboxStore
 from tests.sandbox.conftest import (
+    INVOICE_FATES,
     T0,
     FakeTimer,
     client,
     document,
     is_json,
     party,
+    payment,
+    product,
     record,
     sandbox_store,
     tenant,
     visible_ids,
+    with_revisions,
 )
 
 pytestmark = pytest.mark.anyio
@@ -64,47 +68,25 @@ def _id(entity: str, serial: int) -> str:
 def _xero_records() -> Iterator[Record]:
     for serial in range(1, 6):
         at = T0 + timedelta(hours=serial)
-        yield record("xero", KIWI, "customer", serial, at, party(f"Client{serial} Ltd", "NZD"))
-        if serial == 4:
-            later = at + timedelta(days=30)
-            body = party("Client4 Ltd", "NZD")
-            yield record("xero", KIWI, "customer", 4, later, body, version=2, created=at, deleted=True)
+        body = party(f"Client{serial} Ltd", "NZD")
+        first = record("xero", KIWI, "customer", serial, at, body)
+        yield from with_revisions(first, serial, at + timedelta(days=30), deleted=[4])
     for serial in range(1, 3):
         yield record("xero", KIWI, "vendor", serial, T0, party(f"Supplier{serial} Pty", "NZD"))
     for serial in range(1, 4):
-        body = {
-            "sku": f"SKU-{serial}",
-            "name": f"Widget {serial}",
-            "category": "tools",
-            "unit_price": 10.0 * serial,
-            "unit_cost": 6.0 * serial,
-            "taxable": serial != 2,
-        }
-        yield record("xero", KIWI, "product", serial, T0, body)
-        if serial == 3:
-            later = T0 + timedelta(days=10)
-            yield record("xero", KIWI, "product", 3, later, body, version=2, created=T0, deleted=True)
+        body = product(serial, taxable=serial != 2)
+        first = record("xero", KIWI, "product", serial, T0, body)
+        yield from with_revisions(first, serial, T0 + timedelta(days=10), deleted=[3])
     for serial in range(1, 13):
         at = T0 + timedelta(days=serial, hours=8)
         due = (at + timedelta(days=30)).date().isoformat()
         body = document("xero", KIWI, f"INV-{serial:04d}", serial % 5 + 1, at, [1.0, 3.0], "open", due_on=due)
-        yield record("xero", KIWI, "invoice", serial, at, body)
         later = at + timedelta(days=25)
-        changed = {4: {**body, "status": "void"}, 8: {**body, "status": "paid", "balance": 0.0}}
-        if serial in changed:
-            yield record("xero", KIWI, "invoice", serial, later, changed[serial], version=2, created=at)
-        if serial == 6:
-            yield record("xero", KIWI, "invoice", serial, later, body, version=2, created=at, deleted=True)
+        first = record("xero", KIWI, "invoice", serial, at, body)
+        yield from with_revisions(first, serial, later, changes=INVOICE_FATES, deleted=[6])
     for serial in range(1, 4):
         at = T0 + timedelta(days=serial + 3)
-        body = {
-            "party_id": _id("customer", 1),
-            "invoice_id": _id("invoice", serial),
-            "paid_at": at.isoformat(),
-            "amount": 20.0,
-            "currency": "NZD",
-            "method": "card",
-        }
+        body = payment(_id("customer", 1), _id("invoice", serial), at, amount=20.0, currency="NZD", method="card")
         yield record("xero", KIWI, "payment", serial, at, body)
     at = T0 + timedelta(days=9)
     note = document("xero", KIWI, "CN-0001", 1, at, [1.0], "open", applies_to=_id("invoice", 1))

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from connectors.sandbox.emulators.query_text import Token, TokenCursor, tokenize
+
 _TICK = timedelta(microseconds=1)
 _DAY = timedelta(days=1)
 _COMPARISONS = ("=", "!=", "<>", "<", "<=", ">", ">=")
@@ -184,55 +186,23 @@ def strftime_pattern(oracle_format: str) -> str:
     return "".join(pattern)
 
 
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # string | number | op | punct | word | end
-    text: str
-    position: int
-
-    def is_word(self, *words: str) -> bool:
-        return self.kind == "word" and self.text.lower() in words
-
-    def is_punct(self, text: str) -> bool:
-        return self.kind == "punct" and self.text == text
+def _unreadable(token: Token) -> QueryError:
+    return QueryError(f"Invalid or unsupported search: unexpected '{token.text}' at position {token.column}.")
 
 
-def _tokens(text: str) -> list[_Token]:
-    tokens, position = [], 0
-    while text[position:].strip():
-        match = _TOKEN.match(text, position)
-        if match is None:
-            offset = position + len(text[position:]) - len(text[position:].lstrip())
-            raise QueryError(f"Invalid or unsupported search: unexpected '{text[offset]}' at position {offset + 1}.")
-        kind = match.lastgroup or "end"
-        tokens.append(_Token(kind, match.group(kind), match.start(kind) + 1))
-        position = match.end()
-    tokens.append(_Token("end", "", len(text) + 1))
-    return tokens
-
-
-class _Parser:
+class _Parser(TokenCursor):
     def __init__(self, text: str, tables: Mapping[str, Table], tz: tzinfo) -> None:
-        self._tokens = _tokens(text)
-        self._at = 0
+        super().__init__(tokenize(text, _TOKEN, _unreadable))
         self._tables = tables
         self._tz = tz
         self._table = ""
         self._alias = ""
 
-    def peek(self) -> _Token:
-        return self._tokens[self._at]
+    def unexpected(self, token: Token, expected: str) -> QueryError:
+        return _unexpected(token, expected)
 
-    def take(self) -> _Token:
-        token = self._tokens[self._at]
-        self._at += 1
-        return token
-
-    def expect_word(self, *words: str) -> _Token:
-        token = self.take()
-        if not token.is_word(*words):
-            raise _unexpected(token, " or ".join(word.upper() for word in words))
-        return token
+    def any_of(self, words: tuple[str, ...]) -> str:
+        return " or ".join(word.upper() for word in words)
 
     def expect_punct(self, text: str) -> None:
         token = self.take()
@@ -430,10 +400,10 @@ class _Parser:
             )
 
 
-def _unexpected(token: _Token, expected: str) -> QueryError:
+def _unexpected(token: Token, expected: str) -> QueryError:
     shown = token.text or "end of query"
     return QueryError(
-        f"Invalid or unsupported search: found '{shown}' at position {token.position}, expected {expected}."
+        f"Invalid or unsupported search: found '{shown}' at position {token.column}, expected {expected}."
     )
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from connectors.sandbox.emulators.query_text import Token, TokenCursor, tokenize
+
 MAX_RESULTS = 1000
 DEFAULT_MAX_RESULTS = 100
 _UPDATED = "metadata.lastupdatedtime"
@@ -50,31 +52,11 @@ class Query:
     max_results: int = DEFAULT_MAX_RESULTS
 
 
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # string | number | op | punct | word | end
-    text: str
-    column: int
-
-    def is_word(self, *words: str) -> bool:
-        return self.kind == "word" and self.text.lower() in words
+def _unreadable(token: Token) -> QueryError:
+    return _parse_error(token, "a keyword, a name or a value")
 
 
-def _tokens(text: str) -> list[_Token]:
-    tokens, position = [], 0
-    while text[position:].strip():
-        match = _TOKEN.match(text, position)
-        if match is None or match.end() == position:
-            column = position + len(text[position:]) - len(text[position:].lstrip()) + 1
-            raise _parse_error(_Token("char", text[column - 1], column), "a keyword, a name or a value")
-        kind = match.lastgroup or "end"
-        tokens.append(_Token(kind, match.group(kind), match.start(kind) + 1))
-        position = match.end()
-    tokens.append(_Token("end", "", len(text) + 1))
-    return tokens
-
-
-def _parse_error(token: _Token, expected: str) -> QueryError:
+def _parse_error(token: Token, expected: str) -> QueryError:
     kind = _KIND_NAMES.get(token.kind, f'"{token.text}"')
     return QueryError(
         "Error parsing query",
@@ -88,27 +70,18 @@ def _unsupported(detail: str) -> QueryError:
     return QueryError("Invalid query", f"QueryValidationError: {detail}", "4001")
 
 
-class _Parser:
+class _Parser(TokenCursor):
     def __init__(self, text: str, default_tz: ZoneInfo) -> None:
-        self._tokens = _tokens(text)
-        self._at = 0
+        super().__init__(tokenize(text, _TOKEN, _unreadable))
         self._tz = default_tz
 
-    def peek(self) -> _Token:
-        return self._tokens[self._at]
+    def unexpected(self, token: Token, expected: str) -> QueryError:
+        return _parse_error(token, expected)
 
-    def take(self) -> _Token:
-        token = self._tokens[self._at]
-        self._at += 1
-        return token
+    def any_of(self, words: tuple[str, ...]) -> str:
+        return " | ".join(f'"{word}"' for word in words)
 
-    def expect_word(self, *words: str) -> _Token:
-        token = self.take()
-        if not token.is_word(*words):
-            raise _parse_error(token, " | ".join(f'"{word}"' for word in words))
-        return token
-
-    def expect(self, kind: str, text: str | None = None) -> _Token:
+    def expect(self, kind: str, text: str | None = None) -> Token:
         token = self.take()
         if token.kind != kind or (text is not None and token.text != text):
             raise _parse_error(token, f'"{text}"' if text else _KIND_NAMES.get(kind, kind))
