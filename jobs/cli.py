@@ -27,6 +27,21 @@ sandbox_app = typer.Typer(help="The synthetic economy and the emulated source sy
 app.add_typer(sandbox_app, name="sandbox")
 
 console = Console(log_path=False)
+
+
+@app.callback()
+def _logging(
+    log_level: Annotated[str, typer.Option(help="debug shows every retry; info, warning, error show less.", envvar="GROUNDSWELL_LOG_LEVEL")] = "info",
+) -> None:
+    """Groundswell: ERP and commerce extracts -> Delta lakehouse -> cross-company trend indices."""
+    import logging
+
+    import structlog
+
+    level = logging.getLevelName(log_level.upper())
+    if not isinstance(level, int):
+        raise _fail(f"--log-level {log_level!r}: use debug, info, warning or error", 2)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
 err = Console(stderr=True)
 
 ProfileOption = Annotated[

@@ -143,7 +143,7 @@ class ApiClient:
         self._retries_left -= 1
         if self._retries_left < 0:
             raise RetryBudgetExhausted(f"{self.label}: retry budget of {self._retry.budget} used up (last: {reason})")
-        log.info("retrying", connection=self.label, reason=reason, attempt=state.attempt_number)
+        log.debug("retrying", connection=self.label, reason=reason, attempt=state.attempt_number)  # counted in the manifest
 
     async def _once(self, method: str, url: str, **options: Any) -> tuple[httpx.Response, Any]:
         request = self._http.build_request(method, url, **options)
