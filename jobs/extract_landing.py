@@ -31,7 +31,7 @@ def _from_sandbox(context: RunContext) -> ExtractSummary:
     from connectors.sandbox.drops import write_drops
     from connectors.sandbox.emulators.runtime import store_end
     from connectors.sandbox.generate import generate
-    from connectors.sandbox.serve import build_registry, emulator_settings, serving
+    from connectors.sandbox.serve import build_registry, emulator_settings, serving_process
     from connectors.sandbox.store import SandboxStore
 
     folder = context.sandbox_dir
@@ -40,9 +40,8 @@ def _from_sandbox(context: RunContext) -> ExtractSummary:
     store = SandboxStore(folder / "sandbox.db")
     clock = store_end(store)
     write_drops(store, folder / "drops", as_of=clock)
-    settings = emulator_settings(store)
-    with serving(store, settings) as base_url:
-        registry = build_registry(store, base_url, folder, settings)
+    with serving_process(folder) as base_url:
+        registry = build_registry(store, base_url, folder, emulator_settings(store))
         write_registry(registry, folder / "connections.toml")
         # Up to the start of the day after the clock: the last day's file drops are complete.
         until = datetime.combine(clock.date() + timedelta(days=1), time(), timezone.utc)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import uvicorn
 
 from connectors.registry import Connection, Registry
@@ -87,6 +90,30 @@ def free_port() -> int:
 
 
 @contextmanager
+def serving_process(folder: Path, *, port: int | None = None) -> Iterator[str]:
+    """Serve the sandbox in `folder` from its own process (its own core: a long extraction keeps both busy)
+    for the block; yields its base URL."""
+    port = port or free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "connectors.sandbox.serve", str(folder), str(port)])
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base_url}/_sandbox/clock", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the sandbox server for {folder} did not start on port {port}")
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@contextmanager
 def serving(store: SandboxStore, settings: EmulatorSettings, *, port: int | None = None) -> Iterator[str]:
     """Serve the sandbox from a background thread on 127.0.0.1 for the block; yields its base URL."""
     port = port or free_port()
@@ -103,3 +130,8 @@ def serving(store: SandboxStore, settings: EmulatorSettings, *, port: int | None
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+if __name__ == "__main__":  # serving_process's server: python -m connectors.sandbox.serve FOLDER PORT
+    sandbox = SandboxStore(Path(sys.argv[1]) / "sandbox.db")
+    uvicorn.run(build_sandbox_app(sandbox, emulator_settings(sandbox)), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
