@@ -7,8 +7,8 @@ import os
 import pytest
 from typer.testing import CliRunner
 
-from jobs.cli import app
 from connectors.secrets import SecretError, resolve_secret
+from jobs.cli import app
 from jobs.settings import ENV_PREFIX, ROOT, ConfigError, load_settings
 
 

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.csv_drop.dialect import CsvDialect, DialectMap
 from connectors.base import error_record
+from connectors.csv_drop.dialect import CsvDialect, DialectMap
 from connectors.file_drop import DropFile, source_of
 
 _LINE = "line."  # neutral fields that differ per row of one invoice

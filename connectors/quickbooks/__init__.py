@@ -15,8 +15,15 @@ from connectors.http.connector import HttpConnector
 from connectors.http.paginators import paginate
 from connectors.http.settings import page_size_setting
 from connectors.quickbooks.client import (
-    MAX_RESULTS, ChangedSincePaginator, api_client, cdc_first_page, deleted_stubs, query_pages, query_records,
-    server_clock_page, server_time,
+    MAX_RESULTS,
+    ChangedSincePaginator,
+    api_client,
+    cdc_first_page,
+    deleted_stubs,
+    query_pages,
+    query_records,
+    server_clock_page,
+    server_time,
 )
 from connectors.quickbooks.streams import QuickBooksStream, streams_for
 

@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from connectors.base import Connector, Stream, Window
-from connectors.base import is_error
+from connectors.base import Connector, Stream, Window, is_error
 from connectors.registry import Connection
 from connectors.sandbox.drops import write_drops
 from connectors.sandbox.emulators.runtime import store_end

@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.registry import load_registry
-from connectors.secrets import resolve_secret
 from connectors.sandbox.emulators import EmulatorSettings, tenant_credentials
 from connectors.sandbox.store import SandboxStore
+from connectors.secrets import resolve_secret
 from jobs.cli import app
 
 

@@ -18,7 +18,16 @@ from connectors.sandbox.emulators.limits import LimitPolicy
 from connectors.sandbox.model import Company, Record, native_id
 from connectors.sandbox.store import SandboxStore
 from tests.sandbox.conftest import (
-    T0, FakeTimer, client, document, master_data, payment, record, sandbox_store, tenant, visible_ids,
+    T0,
+    FakeTimer,
+    client,
+    document,
+    master_data,
+    payment,
+    record,
+    sandbox_store,
+    tenant,
+    visible_ids,
     with_revisions,
 )
 

@@ -37,7 +37,13 @@ from connectors.sandbox.drops.values import (
     yyyymmdd,
 )
 from connectors.sandbox.drops.window import DropWindow, by_local_day, company_timezone
-from connectors.sandbox.drops.x12_envelope import SEPARATOR_STYLES, EnvelopeHeader, Interchange, Segment, Separators
+from connectors.sandbox.drops.x12_envelope import (
+    SEPARATOR_STYLES,
+    EnvelopeHeader,
+    Interchange,
+    Segment,
+    Separators,
+)
 from connectors.sandbox.model import Company, Record
 from connectors.sandbox.store import SandboxStore
 

@@ -52,7 +52,12 @@ from connectors.sandbox.emulators.base import (
     OAuth2Emulator,
     json_response,
 )
-from connectors.sandbox.emulators.limits import LimitHeaders, LimitPolicy, RateLimiter, Window
+from connectors.sandbox.emulators.limits import (
+    LimitHeaders,
+    LimitPolicy,
+    RateLimiter,
+    Window,
+)
 from connectors.sandbox.emulators.runtime import Runtime
 from connectors.sandbox.emulators.wire import local_date, parse_instant, zone
 from connectors.sandbox.model import Company, Record, RecordKey
