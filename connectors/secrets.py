@@ -39,3 +39,15 @@ def resolve_secret(ref: str) -> SecretStr:
     if not path.is_file():
         raise SecretError(f"secret {ref}: {path} does not exist (for the local S3 server run `groundswell services up`)")
     return SecretStr(path.read_text().strip())
+
+
+def write_secret_file(path: Path, value: str) -> None:
+    """Replace a secret file atomically and owner-only, so a crash leaves the old or the new value whole."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(value)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Protocol
 
 import httpx
-from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, Client as OAuth1Client
+from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256
+from oauthlib.oauth1 import Client as OAuth1Client
 
-from connectors.secrets import resolve_secret
+from connectors.secrets import resolve_secret, write_secret_file
 
 # oauthlib logs each signing's parameters (consumer key, token id) at DEBUG: keep credentials out of any log.
 logging.getLogger("oauthlib").setLevel(logging.INFO)
@@ -47,17 +47,6 @@ class ApiKeyAuth:
 
     async def renew(self, request: httpx.Request, client: httpx.AsyncClient) -> bool:
         return False
-
-
-def write_secret_file(path: Path, value: str) -> None:
-    """Replace a secret file atomically (owner-only), so a crash leaves the old or the new value whole."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as file:
-        file.write(value)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
 
 
 class OAuth2Auth:

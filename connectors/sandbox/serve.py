@@ -9,7 +9,6 @@ writable, so the connector can persist the new one before using it).
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -25,9 +24,14 @@ import uvicorn
 
 from connectors.registry import Connection, Registry
 from connectors.sandbox.config import SandboxConfig, parse_config
-from connectors.sandbox.emulators import EmulatorSettings, build_sandbox_app, tenant_credentials
+from connectors.sandbox.emulators import (
+    EmulatorSettings,
+    build_sandbox_app,
+    tenant_credentials,
+)
 from connectors.sandbox.model import SYSTEM_ENTITIES
 from connectors.sandbox.store import SandboxStore
+from connectors.secrets import write_secret_file
 from connectors.systems import FILE_SYSTEMS
 
 #: Credential fields that identify a tenant rather than prove who is asking: kept as plain settings.
@@ -45,13 +49,6 @@ def emulator_settings(store: SandboxStore, *, clock: datetime | None = None) -> 
     """The emulators' behaviour for this sandbox: its drift and faults, its end as the default clock."""
     config = stored_config(store)
     return EmulatorSettings(drift=config.drift, faults=config.faults, clock=clock)
-
-
-def _write_secret(path: Path, value: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as file:
-        file.write(value)
 
 
 def build_registry(store: SandboxStore, base_url: str, sandbox_dir: Path, settings: EmulatorSettings) -> Registry:
@@ -74,7 +71,7 @@ def build_registry(store: SandboxStore, base_url: str, sandbox_dir: Path, settin
                     identifiers[name] = value
                 else:
                     path = sandbox_dir / "secrets" / system / company.company_id / name
-                    _write_secret(path, value)
+                    write_secret_file(path, value)
                     secrets[name] = f"file:{path}"
             connections.append(Connection(
                 system=system, company_id=company.company_id, entities=entities,

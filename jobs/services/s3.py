@@ -6,27 +6,19 @@ profiles reference ("file:.services/s3/access_key") — never in settings or log
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
-from pathlib import Path
 
 import boto3
 import httpx
 from botocore.config import Config
 
+from connectors.secrets import write_secret_file
 from jobs.services.process import ManagedProcess, ServiceError
 from jobs.settings import ROOT, Settings
 
 VERSION = "4.1.0"
 JAR = ROOT / ".dist" / f"s3proxy-{VERSION}-jar-with-dependencies.jar"
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as file:
-        file.write(text)
 
 
 class S3Service:
@@ -42,8 +34,8 @@ class S3Service:
         """The server's keys, made on first use."""
         access, secret = self.state / "access_key", self.state / "secret_key"
         if not (access.exists() and secret.exists()):
-            _write_private(access, "gs-" + secrets.token_hex(8))
-            _write_private(secret, secrets.token_urlsafe(30))
+            write_secret_file(access, "gs-" + secrets.token_hex(8))
+            write_secret_file(secret, secrets.token_urlsafe(30))
         return access.read_text().strip(), secret.read_text().strip()
 
     def client(self):
@@ -69,7 +61,7 @@ class S3Service:
         access, secret = self.credentials()
         (self.state / "data").mkdir(parents=True, exist_ok=True)
         properties = self.state / "s3proxy.properties"
-        _write_private(
+        write_secret_file(
             properties,
             "\n".join([
                 f"s3proxy.endpoint={self.url}",
