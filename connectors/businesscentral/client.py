@@ -21,11 +21,7 @@ from connectors.http.auth import OAuth2Auth
 from connectors.http.client import ApiClient
 from connectors.http.limits import RateLimit
 from connectors.http.paginators import PageRequest
-from connectors.http.settings import (
-    rate_limit_setting,
-    required_secret,
-    required_setting,
-)
+from connectors.http.settings import rate_limit_setting, required_secret, required_setting
 from connectors.registry import Connection
 
 REAL_API_HOST = "api.businesscentral.dynamics.com"

@@ -18,13 +18,7 @@ from typing import Any
 import httpx
 import orjson
 import structlog
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from connectors.http.auth import Authenticator
 from connectors.http.limits import RateBudget, RateLimit

@@ -14,15 +14,7 @@ from connectors.base import Stream, Window
 from connectors.http.client import ApiClient, SourceError
 from connectors.http.connector import HttpConnector
 from connectors.http.settings import page_size_setting
-from connectors.netsuite.client import (
-    MAX_PAGE_SIZE,
-    account_timezone,
-    api_client,
-    record,
-    record_ids,
-    suiteql,
-    suiteql_window,
-)
+from connectors.netsuite.client import MAX_PAGE_SIZE, account_timezone, api_client, record, record_ids, suiteql, suiteql_window
 from connectors.netsuite.streams import BY_STREAM, DELETED_SUFFIX, RecordType, streams
 from connectors.registry import Connection
 

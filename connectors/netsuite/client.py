@@ -27,11 +27,7 @@ from connectors.http.auth import NetSuiteTokenAuth
 from connectors.http.client import ApiClient, RetryPolicy
 from connectors.http.limits import RateLimit
 from connectors.http.paginators import OffsetPaginator, PageRequest, paginate
-from connectors.http.settings import (
-    rate_limit_setting,
-    required_secret,
-    required_setting,
-)
+from connectors.http.settings import rate_limit_setting, required_secret, required_setting
 from connectors.registry import Connection
 
 NETSUITE_LIMIT = RateLimit(rate=50.0, burst=10, concurrency=5)

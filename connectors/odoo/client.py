@@ -25,11 +25,7 @@ from connectors.http.auth import AuthError
 from connectors.http.client import ApiClient
 from connectors.http.limits import RateLimit
 from connectors.http.paginators import OffsetPaginator, PageRequest, paginate
-from connectors.http.settings import (
-    rate_limit_setting,
-    required_secret,
-    required_setting,
-)
+from connectors.http.settings import rate_limit_setting, required_secret, required_setting
 from connectors.registry import Connection
 
 ODOO_LIMIT = RateLimit(rate=20.0, burst=10, concurrency=4)

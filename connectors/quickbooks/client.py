@@ -32,12 +32,7 @@ from connectors.http.auth import OAuth2Auth
 from connectors.http.client import ApiClient
 from connectors.http.limits import RateLimit
 from connectors.http.paginators import OffsetPaginator, PageRequest, Paginator
-from connectors.http.settings import (
-    rate_limit_setting,
-    required_secret,
-    required_secret_ref,
-    required_setting,
-)
+from connectors.http.settings import rate_limit_setting, required_secret, required_secret_ref, required_setting
 from connectors.quickbooks.streams import QuickBooksStream, last_updated
 from connectors.registry import Connection
 

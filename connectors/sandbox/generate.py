@@ -18,24 +18,11 @@ from datetime import date
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
 
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from connectors.sandbox.books import simulate
 from connectors.sandbox.config import SandboxConfig, parse_config
-from connectors.sandbox.economy import (
-    STREAM_COMPANY,
-    Economy,
-    build_companies,
-    build_economy,
-    rng_for,
-)
+from connectors.sandbox.economy import STREAM_COMPANY, Economy, build_companies, build_economy, rng_for
 from connectors.sandbox.model import Company, Record
 from connectors.sandbox.render import company_flow, render
 from connectors.sandbox.store import SandboxStore, encode_record

@@ -19,17 +19,7 @@ from typing import Any
 import numpy as np
 
 from connectors.sandbox import defects, names
-from connectors.sandbox.books import (
-    DAY,
-    DELETE,
-    HOUR,
-    NEVER,
-    VOID,
-    Books,
-    Documents,
-    Flow,
-    Parties,
-)
+from connectors.sandbox.books import DAY, DELETE, HOUR, NEVER, VOID, Books, Documents, Flow, Parties
 from connectors.sandbox.config import DefectConfig, SandboxConfig
 from connectors.sandbox.countries import CURRENCIES
 from connectors.sandbox.model import SYSTEM_ENTITIES, Company, Record, native_id

@@ -24,11 +24,7 @@ import uvicorn
 
 from connectors.registry import Connection, Registry
 from connectors.sandbox.config import SandboxConfig, parse_config
-from connectors.sandbox.emulators import (
-    EmulatorSettings,
-    build_sandbox_app,
-    tenant_credentials,
-)
+from connectors.sandbox.emulators import EmulatorSettings, build_sandbox_app, tenant_credentials
 from connectors.sandbox.model import SYSTEM_ENTITIES
 from connectors.sandbox.store import SandboxStore
 from connectors.secrets import write_secret_file

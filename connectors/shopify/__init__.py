@@ -13,12 +13,7 @@ from connectors.http.client import ApiClient
 from connectors.http.connector import HttpConnector
 from connectors.http.paginators import LinkHeaderPaginator, paginate
 from connectors.http.settings import page_size_setting
-from connectors.shopify.client import (
-    MAX_PAGE_SIZE,
-    api_client,
-    first_page,
-    location_ids,
-)
+from connectors.shopify.client import MAX_PAGE_SIZE, api_client, first_page, location_ids
 from connectors.shopify.streams import ShopifyStream, streams_for
 
 __all__ = ["ShopifyConnector"]

@@ -26,11 +26,7 @@ from connectors.http.auth import ApiKeyAuth
 from connectors.http.client import ApiClient
 from connectors.http.limits import RateLimit
 from connectors.http.paginators import PageRequest
-from connectors.http.settings import (
-    rate_limit_setting,
-    required_secret,
-    required_setting,
-)
+from connectors.http.settings import rate_limit_setting, required_secret, required_setting
 from connectors.registry import Connection
 from connectors.shopify.streams import ShopifyStream
 

@@ -13,14 +13,7 @@ from typing import Any
 
 from connectors.base import error_record
 from connectors.file_drop import DropFile, source_of
-from connectors.x12_drop.tokenizer import (
-    Element,
-    Segment,
-    Separators,
-    X12SyntaxError,
-    decode,
-    segments,
-)
+from connectors.x12_drop.tokenizer import Element, Segment, Separators, X12SyntaxError, decode, segments
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,18 +18,8 @@ import httpx
 from connectors.http.auth import OAuth2Auth
 from connectors.http.client import ApiClient
 from connectors.http.limits import RateLimit
-from connectors.http.paginators import (
-    OffsetPaginator,
-    PageRequest,
-    Paginator,
-    SinglePage,
-)
-from connectors.http.settings import (
-    rate_limit_setting,
-    required_secret,
-    required_secret_ref,
-    required_setting,
-)
+from connectors.http.paginators import OffsetPaginator, PageRequest, Paginator, SinglePage
+from connectors.http.settings import rate_limit_setting, required_secret, required_secret_ref, required_setting
 from connectors.registry import Connection
 from connectors.xero.streams import XeroStream
 

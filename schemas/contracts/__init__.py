@@ -10,14 +10,7 @@ one version accepts everything the previous one did.
 
 from schemas.contracts._check import check
 from schemas.contracts._evolve import compare, evolve
-from schemas.contracts._model import (
-    Check,
-    Compatibility,
-    Contract,
-    ContractError,
-    FieldSpec,
-    Finding,
-)
+from schemas.contracts._model import Check, Compatibility, Contract, ContractError, FieldSpec, Finding
 from schemas.contracts._pii import PiiKeyError, pii_key, protect, protect_text, token
 from schemas.contracts._shape import fingerprint, shape
 from schemas.contracts._store import SHIPPED, ContractStore

@@ -11,22 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.contracts._model import Check, Contract, FieldSpec, Finding
-from schemas.contracts._shape import (
-    ELEMENT,
-    json_type,
-    key_segment,
-    split_parent,
-    value_paths,
-)
-from schemas.contracts._values import (
-    BLANK_DATES,
-    date_year,
-    decimal_value,
-    in_range,
-    instant_year,
-    is_integer_text,
-    is_number_text,
-)
+from schemas.contracts._shape import ELEMENT, json_type, key_segment, split_parent, value_paths
+from schemas.contracts._values import BLANK_DATES, date_year, decimal_value, in_range, instant_year, is_integer_text, is_number_text
 
 _CLEAN = Check()
 _SHOWN_CHARS = 40

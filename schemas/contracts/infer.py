@@ -25,13 +25,7 @@ import orjson
 from connectors.base import is_error
 from schemas.contracts._model import Contract, FieldSpec
 from schemas.contracts._shape import ELEMENT, json_type, key_segment, split_parent
-from schemas.contracts._values import (
-    BLANK_DATES,
-    date_year,
-    decimal_value,
-    in_range,
-    instant_year,
-)
+from schemas.contracts._values import BLANK_DATES, date_year, decimal_value, in_range, instant_year
 
 CHANGE_POLICY = """\
 Additive (recorded in the drift table, records flow on): a field path this version does not list.

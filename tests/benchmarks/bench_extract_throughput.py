@@ -35,12 +35,7 @@ import uvicorn
 from pyarrow import fs as pafs
 
 from connectors.extract import ExtractPlan, extract, new_run_id
-from connectors.registry import (
-    RateLimitOverride,
-    Registry,
-    load_registry,
-    write_registry,
-)
+from connectors.registry import RateLimitOverride, Registry, load_registry, write_registry
 from connectors.sandbox.config import load_config
 from connectors.sandbox.emulators import EmulatorSettings, build_sandbox_app
 from connectors.sandbox.emulators.limits import LimitPolicy

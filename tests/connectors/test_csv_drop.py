@@ -14,12 +14,7 @@ from connectors.csv_drop import CsvDropConnector
 from connectors.csv_drop.dialect import default_dialects
 from connectors.sandbox.defects import ROW_POISON
 from connectors.sandbox.drops.values import as_decimal, minor_units
-from tests.connectors.drop_helpers import (
-    connection,
-    full_window,
-    read_all,
-    system_drops,
-)
+from tests.connectors.drop_helpers import connection, full_window, read_all, system_drops
 
 
 @pytest.fixture(scope="module")

@@ -10,20 +10,9 @@ import httpx
 import pytest
 
 from connectors.http.auth import AuthError, OAuth2Auth
-from connectors.http.client import (
-    ApiClient,
-    RetryBudgetExhausted,
-    RetryPolicy,
-    SourceError,
-)
+from connectors.http.client import ApiClient, RetryBudgetExhausted, RetryPolicy, SourceError
 from connectors.http.limits import RateLimit
-from connectors.http.paginators import (
-    LinkHeaderPaginator,
-    OffsetPaginator,
-    PageRequest,
-    PaginationLoop,
-    paginate,
-)
+from connectors.http.paginators import LinkHeaderPaginator, OffsetPaginator, PageRequest, PaginationLoop, paginate
 
 FAST = RetryPolicy(attempts=5, budget=50, initial_wait=0.001, max_wait=0.01)
 OPEN = RateLimit(rate=1000, burst=100)

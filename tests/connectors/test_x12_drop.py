@@ -13,12 +13,7 @@ import pytest
 from connectors.base import Window
 from connectors.sandbox.drops.values import as_decimal
 from connectors.x12_drop import X12DropConnector
-from tests.connectors.drop_helpers import (
-    connection,
-    full_window,
-    read_all,
-    system_drops,
-)
+from tests.connectors.drop_helpers import connection, full_window, read_all, system_drops
 
 FIXTURES = Path("/work/shared/fixtures/x12")
 JAN_6 = Window(None, datetime(2026, 1, 6, tzinfo=UTC))

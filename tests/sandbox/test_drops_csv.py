@@ -15,14 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from connectors.sandbox.drops import write_drops
-from connectors.sandbox.drops.csv_dialect import (
-    DIALECTS_PATH,
-    CsvDialect,
-    DialectMap,
-    Kind,
-    default_dialects,
-    load_dialects,
-)
+from connectors.sandbox.drops.csv_dialect import DIALECTS_PATH, CsvDialect, DialectMap, Kind, default_dialects, load_dialects
 from connectors.sandbox.drops.csv_export import write_company
 from connectors.sandbox.drops.window import DropWindow
 from connectors.sandbox.model import Company, Record

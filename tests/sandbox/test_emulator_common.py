@@ -16,20 +16,10 @@ import uvicorn
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, Client
 
 from connectors.sandbox.config import DriftRule, FaultConfig
-from connectors.sandbox.emulators import (
-    EmulatorSettings,
-    build_app,
-    build_sandbox_app,
-    tenant_credentials,
-)
+from connectors.sandbox.emulators import EmulatorSettings, build_app, build_sandbox_app, tenant_credentials
 from connectors.sandbox.emulators.auth import OAuth1Error, OAuth1Verifier
 from connectors.sandbox.emulators.drift import apply_drift
-from connectors.sandbox.emulators.limits import (
-    LimitHeaders,
-    LimitPolicy,
-    RateLimiter,
-    Window,
-)
+from connectors.sandbox.emulators.limits import LimitHeaders, LimitPolicy, RateLimiter, Window
 from connectors.sandbox.emulators.wire import local_time, money_text, zone
 from connectors.sandbox.store import SandboxStore
 from tests.sandbox.conftest import MAPLE, RHEIN, FakeTimer, client

@@ -17,18 +17,7 @@ from connectors.sandbox.emulators import EmulatorSettings, build_app, tenant_cre
 from connectors.sandbox.emulators.limits import LimitPolicy, Window
 from connectors.sandbox.model import Record, native_id
 from connectors.sandbox.store import SandboxStore
-from tests.sandbox.conftest import (
-    T0,
-    FakeTimer,
-    client,
-    document,
-    master_data,
-    payment,
-    record,
-    sandbox_store,
-    tenant,
-    with_revisions,
-)
+from tests.sandbox.conftest import T0, FakeTimer, client, document, master_data, payment, record, sandbox_store, tenant, with_revisions
 
 pytestmark = pytest.mark.anyio
 

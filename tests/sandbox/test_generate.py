@@ -19,12 +19,7 @@ from connectors.sandbox.generate import company_records, generate
 from connectors.sandbox.model import SYSTEM_ENTITIES, Company, Record
 from connectors.sandbox.render import company_flow
 from connectors.sandbox.store import SandboxStore
-from tests.sandbox.economy_builders import (
-    RAISED_DEFECTS,
-    histories,
-    minor,
-    small_config,
-)
+from tests.sandbox.economy_builders import RAISED_DEFECTS, histories, minor, small_config
 
 DOCUMENTS = ("sales_order", "invoice", "credit_note", "purchase_order")
 

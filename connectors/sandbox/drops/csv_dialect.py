@@ -15,13 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TextIO
 
-from connectors.csv_drop.dialect import (
-    DIALECTS_PATH,
-    Column,
-    CsvDialect,
-    DialectMap,
-    Kind,
-)
+from connectors.csv_drop.dialect import DIALECTS_PATH, Column, CsvDialect, DialectMap, Kind
 from connectors.sandbox.drops.pick import stable_pick
 from connectors.sandbox.drops.values import as_decimal, plain_decimal, raw_text
 

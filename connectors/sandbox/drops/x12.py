@@ -28,22 +28,9 @@ from zoneinfo import ZoneInfo
 
 from connectors.sandbox.defects import ROW_POISON
 from connectors.sandbox.drops.pick import stable_pick
-from connectors.sandbox.drops.values import (
-    as_decimal,
-    calendar_date,
-    local_instant,
-    plain_decimal,
-    raw_text,
-    yyyymmdd,
-)
+from connectors.sandbox.drops.values import as_decimal, calendar_date, local_instant, plain_decimal, raw_text, yyyymmdd
 from connectors.sandbox.drops.window import DropWindow, by_local_day, company_timezone
-from connectors.sandbox.drops.x12_envelope import (
-    SEPARATOR_STYLES,
-    EnvelopeHeader,
-    Interchange,
-    Segment,
-    Separators,
-)
+from connectors.sandbox.drops.x12_envelope import SEPARATOR_STYLES, EnvelopeHeader, Interchange, Segment, Separators
 from connectors.sandbox.model import Company, Record
 from connectors.sandbox.store import SandboxStore
 

@@ -59,12 +59,7 @@ from connectors.sandbox.emulators.netsuite_records import (
     SuiteRow,
     View,
 )
-from connectors.sandbox.emulators.netsuite_suiteql import (
-    QueryError,
-    SuiteQL,
-    parse_record_filter,
-    parse_suiteql,
-)
+from connectors.sandbox.emulators.netsuite_suiteql import QueryError, SuiteQL, parse_record_filter, parse_suiteql
 from connectors.sandbox.emulators.runtime import Runtime
 from connectors.sandbox.emulators.wire import zone
 from connectors.sandbox.model import Company, Record, RecordKey

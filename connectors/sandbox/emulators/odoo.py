@@ -42,12 +42,7 @@ from connectors.sandbox.emulators.base import ApiError, Emulator, json_response
 from connectors.sandbox.emulators.limits import LimitHeaders, LimitPolicy
 from connectors.sandbox.emulators.listings import Positions, key, merged_records
 from connectors.sandbox.emulators.odoo_domain import Domain, DomainError, check_order
-from connectors.sandbox.emulators.odoo_models import (
-    MODELS,
-    Model,
-    Renderer,
-    document_id,
-)
+from connectors.sandbox.emulators.odoo_models import MODELS, Model, Renderer, document_id
 from connectors.sandbox.emulators.runtime import Runtime
 from connectors.sandbox.model import Company, Record, RecordKey
 from connectors.sandbox.store import SandboxStore

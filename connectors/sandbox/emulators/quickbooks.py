@@ -31,12 +31,7 @@ from connectors.sandbox.emulators.base import ApiError, OAuth2Emulator, json_res
 from connectors.sandbox.emulators.limits import LimitHeaders, LimitPolicy, Window
 from connectors.sandbox.emulators.quickbooks_query import Query, QueryError, parse_query
 from connectors.sandbox.emulators.runtime import Runtime
-from connectors.sandbox.emulators.wire import (
-    local_date,
-    local_time,
-    parse_instant,
-    zone,
-)
+from connectors.sandbox.emulators.wire import local_date, local_time, parse_instant, zone
 from connectors.sandbox.model import Company, Record
 from connectors.sandbox.store import SandboxStore
 

@@ -32,13 +32,7 @@ from starlette.routing import BaseRoute, Route
 from connectors.sandbox.emulators.auth import derive
 from connectors.sandbox.emulators.base import ApiError, Emulator, json_response
 from connectors.sandbox.emulators.limits import LimitHeaders, LimitPolicy
-from connectors.sandbox.emulators.wire import (
-    local_time,
-    money_text,
-    parse_instant,
-    whole,
-    zone,
-)
+from connectors.sandbox.emulators.wire import local_time, money_text, parse_instant, whole, zone
 from connectors.sandbox.model import Company, Record, RecordKey
 
 _VERSION = re.compile(r"\d{4}-(01|04|07|10)")

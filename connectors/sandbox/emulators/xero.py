@@ -44,20 +44,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from connectors.sandbox.emulators.auth import AccessDenied, OAuthError, derive
-from connectors.sandbox.emulators.base import (
-    UNAUTHENTICATED,
-    ApiError,
-    Endpoint,
-    Handler,
-    OAuth2Emulator,
-    json_response,
-)
-from connectors.sandbox.emulators.limits import (
-    LimitHeaders,
-    LimitPolicy,
-    RateLimiter,
-    Window,
-)
+from connectors.sandbox.emulators.base import UNAUTHENTICATED, ApiError, Endpoint, Handler, OAuth2Emulator, json_response
+from connectors.sandbox.emulators.limits import LimitHeaders, LimitPolicy, RateLimiter, Window
 from connectors.sandbox.emulators.runtime import Runtime
 from connectors.sandbox.emulators.wire import local_date, parse_instant, zone
 from connectors.sandbox.model import Company, Record, RecordKey
