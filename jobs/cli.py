@@ -25,6 +25,8 @@ services_app = typer.Typer(help="Start, stop and check the local servers (Elasti
 app.add_typer(services_app, name="services")
 sandbox_app = typer.Typer(help="The synthetic economy and the emulated source systems that serve it.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
+review_app = typer.Typer(help="The review queue: schema drifts and quarantined records waiting for a person.", no_args_is_help=True)
+app.add_typer(review_app, name="review")
 
 console = Console(log_path=False)
 
@@ -214,6 +216,166 @@ def extract(
         console.print(f"failed: {failure.connection} {failure.stream}: {failure.error}", style="red", markup=False, highlight=False)
     if summary.failed:
         raise typer.Exit(1)
+
+
+def _spark(settings: Settings):
+    from jobs.spark import spark_session
+
+    return spark_session(settings)
+
+
+SystemOption = Annotated[Optional[list[str]], typer.Option("--system", help="Only this source system (repeatable).")]
+
+
+@app.command()
+def ingest(system: SystemOption = None, profile: ProfileOption = None, warehouse: WarehouseOption = None) -> None:
+    """Ingest complete landing runs not ingested yet into bronze (contracts checked, PII tokenized, rejects quarantined)."""
+    from jobs.bronze.ingest import ingest as run_ingest
+
+    settings = _settings(profile, warehouse)
+    console.print(run_ingest(_spark(settings), settings, system).line(), markup=False, highlight=False)
+
+
+def _selection(kind: str | None, rule: str | None, system: str | None, since: datetime | None, statuses: tuple[str, ...]):
+    from jobs.ops.quarantine import KINDS, Selection
+
+    if kind is not None and kind not in KINDS:
+        raise _fail(f"--kind {kind!r}: use one of {', '.join(KINDS)}", 2)
+    return Selection(kind=kind, rule=rule, system=system, since=_utc(since) if since else None, statuses=statuses)
+
+
+KindOption = Annotated[Optional[str], typer.Option(help="parse, contract, drift, mapping or expectation.")]
+RuleOption = Annotated[Optional[str], typer.Option(help="A rule ('type:TotalAmt') or its prefix ('type').")]
+OneSystemOption = Annotated[Optional[str], typer.Option(help="Only this source system.")]
+SinceOption = Annotated[Optional[datetime], typer.Option(help="Only rows first seen at or after this instant (UTC).")]
+
+
+@app.command()
+def replay(
+    kind: KindOption = None, rule: RuleOption = None, system: OneSystemOption = None, since: SinceOption = None,
+    profile: ProfileOption = None, warehouse: WarehouseOption = None,
+) -> None:
+    """Re-process quarantined records (open, or approved by a reviewer) after a fix; replaying twice changes nothing."""
+    from jobs.bronze.ingest import replay as run_replay
+
+    settings = _settings(profile, warehouse)
+    selection = _selection(kind, rule, system, since, ("open", "approved"))
+    console.print(run_replay(_spark(settings), settings, selection).line(), markup=False, highlight=False)
+
+
+@review_app.command("list")
+def review_list(
+    status: Annotated[str, typer.Option(help="open, approved, rejected or all.")] = "open",
+    profile: ProfileOption = None, warehouse: WarehouseOption = None, as_json: JsonOption = False,
+) -> None:
+    """Drift items, and quarantined records grouped by layer, kind, system and rule."""
+    from pyspark.sql import functions as F
+
+    from jobs.ops import quarantine, review
+
+    settings = _settings(profile, warehouse)
+    spark = _spark(settings)
+    items = review.items(spark, settings).toDF()
+    rows = quarantine.table(spark, settings).toDF()
+    if status != "all":
+        items, rows = items.where(F.col("status") == status), rows.where(F.col("status") == status)
+    drift = [r.asDict() for r in items.orderBy("opened_at", "review_id").collect()]
+    groups = [r.asDict() for r in rows.groupBy("layer", "kind", "system", "rule", "status")
+              .agg(F.count(F.lit(1)).alias("records"), F.min("first_seen").alias("oldest")).orderBy("layer", "kind", "system", "rule").collect()]
+    if as_json:
+        print(json.dumps({"items": drift, "quarantine": groups}, default=str))
+        return
+    table = Table("review id", "kind", "system/stream", "change", "contract", "status", "opened", title="review items")
+    for i in drift:
+        table.add_row(i["review_id"], i["kind"], f"{i['system']}/{i['stream']}", i["subject"], f"v{i['contract_version']}", i["status"], str(i["opened_at"]))
+    console.print(table)
+    table = Table("layer", "kind", "system", "rule", "status", "records", "oldest", title="quarantine")
+    for g in groups:
+        table.add_row(g["layer"], g["kind"], g["system"], g["rule"], g["status"], str(g["records"]), str(g["oldest"]))
+    console.print(table)
+
+
+@review_app.command("show")
+def review_show(
+    target: Annotated[str, typer.Argument(help="A review item id (r-...) or a quarantine id.")],
+    profile: ProfileOption = None, warehouse: WarehouseOption = None,
+) -> None:
+    """One review item or quarantined record, with its payload (PII tokenized) and its decisions."""
+    from pyspark.sql import functions as F
+
+    from jobs.ops import quarantine, review
+
+    settings = _settings(profile, warehouse)
+    spark = _spark(settings)
+    found = [r.asDict() for r in review.items(spark, settings).toDF().where(F.col("review_id") == target).collect()]
+    if not found:
+        found = [r.asDict() for r in quarantine.table(spark, settings).toDF().where(F.col("quarantine_id") == target).collect()]
+    if not found:
+        raise _fail(f"no review item or quarantined record {target}: `groundswell review list` shows them", 1)
+    shown = found[0]
+    if "review_id" in shown:
+        waiting = quarantine.table(spark, settings).toDF().where(
+            (F.col("kind") == "drift") & (F.col("rule") == shown["subject"]) & (F.col("system") == shown["system"]) & (F.col("stream") == shown["stream"]))
+        shown["records"] = waiting.count()
+        example = waiting.select("payload_ref").orderBy("payload_ref").first()
+        shown["example"] = review.show_payload(settings, example["payload_ref"]) if example else None
+    elif shown["layer"] == "bronze" and shown["payload_ref"].startswith("landing/"):
+        shown["payload"] = review.show_payload(settings, shown["payload_ref"])
+    decisions = review.decisions(spark, settings).toDF().where(F.col("target_id") == target).orderBy("decided_at")
+    shown["decisions"] = [r.asDict() for r in decisions.collect()]
+    print(json.dumps(shown, default=str, indent=2))
+
+
+ReasonOption = Annotated[str, typer.Option(help="Why (recorded in the audit table).")]
+ByOption = Annotated[Optional[str], typer.Option(help="Who decides (default: the login name).")]
+
+
+def _decide(decision: str, targets: list[str] | None, reason: str, by: str | None, kind: str | None, rule: str | None,
+            system: str | None, profile: str | None, warehouse: str | None) -> None:
+    from jobs.ops import quarantine, review
+
+    settings = _settings(profile, warehouse)
+    spark = _spark(settings)
+    try:
+        choice = review.Decision(decision, reason, by or "")
+        drift = [t for t in targets or [] if t.startswith("r-")]
+        ids = [t for t in targets or [] if not t.startswith("r-")]
+        if kind or rule or system:
+            chosen = quarantine.select(spark, settings, _selection(kind, rule, system, None, ("open",)))
+            ids += [r["quarantine_id"] for r in chosen.select("quarantine_id").collect()]
+        if not (drift or ids):
+            raise review.ReviewError("nothing to decide: give review ids, quarantine ids, or --kind/--rule/--system")
+        outcomes = [review.decide_drift(spark, settings, item, choice) for item in drift]
+        if ids:
+            outcomes.append(review.decide_quarantined(spark, settings, ids, choice))
+    except review.ReviewError as exc:
+        raise _fail(str(exc), 1) from None
+    for outcome in outcomes:
+        console.print(f"{outcome.decision_id}: {'; '.join(outcome.effects)}", markup=False, highlight=False)
+    console.print("run `groundswell replay` to bring approved records in", markup=False, highlight=False)
+
+
+TargetsArgument = Annotated[Optional[list[str]], typer.Argument(help="Review item ids (r-...) and/or quarantine ids.")]
+
+
+@review_app.command("approve")
+def review_approve(
+    targets: TargetsArgument = None, reason: ReasonOption = ..., by: ByOption = None,
+    kind: KindOption = None, rule: RuleOption = None, system: OneSystemOption = None,
+    profile: ProfileOption = None, warehouse: WarehouseOption = None,
+) -> None:
+    """Approve: a drift writes the contract's next version; quarantined records are admitted as they are by the next replay."""
+    _decide("approve", targets, reason, by, kind, rule, system, profile, warehouse)
+
+
+@review_app.command("reject")
+def review_reject(
+    targets: TargetsArgument = None, reason: ReasonOption = ..., by: ByOption = None,
+    kind: KindOption = None, rule: RuleOption = None, system: OneSystemOption = None,
+    profile: ProfileOption = None, warehouse: WarehouseOption = None,
+) -> None:
+    """Reject: a drift's records, or the quarantined records, are discarded for good (never replayed)."""
+    _decide("reject", targets, reason, by, kind, rule, system, profile, warehouse)
 
 
 SandboxDir = Annotated[Path, typer.Option("--out", help="The sandbox folder (sandbox.db, truth/, drops/, connections.toml).")]

@@ -18,7 +18,6 @@ from typing import Literal
 
 from jobs.settings import ROOT, Settings
 
-
 SANDBOX_DIR = ROOT / ".sandbox"
 
 
@@ -52,7 +51,7 @@ class Stage:
 
 STAGES: tuple[Stage, ...] = (
     Stage("extract", "pull each connection's new records into landing files", "jobs.extract_landing:stage"),
-    Stage("ingest", "landing files -> bronze Delta tables, contracts and drift checked", None),
+    Stage("ingest", "landing files -> bronze Delta tables, contracts and drift checked", "jobs.bronze_ingest:stage"),
     Stage("gate-bronze", "Great Expectations gate on the new bronze rows", None),
     Stage("normalize", "bronze -> silver canonical entities (FX, master data, reconciliation)", None),
     Stage("gate-silver", "Great Expectations gate on the changed silver rows", None),

@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     s3: S3Settings | None = None
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     services: ServicesSettings = ServicesSettings()
+    pii_key: SecretRef = "file:.services/pii.key"
 
     @field_validator("warehouse")
     @classmethod

@@ -70,6 +70,7 @@ def spark_session(settings: Settings) -> SparkSession:
         builder = builder.master(settings.spark.master)
         if settings.spark.master.startswith("local"):
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers need this venv's pyarrow
     for key, value in session_conf(settings).items():
         if not submitted.contains(key):
             builder = builder.config(key, value)

@@ -1,0 +1,1 @@
+"""Bronze: landing files admitted against their source contracts into one raw Delta table per system."""
