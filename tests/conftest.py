@@ -1,4 +1,6 @@
-"""Shared fixtures: real local servers on free ports and one SparkSession for the whole run.
+"""Shared fixtures: real local servers on free ports, one SparkSession for the whole run, and one small
+landed sandbox (16 companies over six weeks crossing the sandbox's drift day, 1% poison records, extracted
+once per session through the real connectors and emulators) for the bronze and silver tests.
 
 Test servers get their own state folder and ports, so a developer's `groundswell services up` is never touched.
 """
@@ -9,10 +11,15 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from connectors.sandbox.model import Record
+from connectors.sandbox.store import SandboxStore
+from jobs.cli import app
 from jobs.settings import ROOT, Settings, load_settings
 
 
@@ -70,3 +77,35 @@ def spark(services: Settings, warehouse: Path):
     session = spark_session(load_settings("s3", warehouse=str(warehouse)))
     yield session
     session.stop()
+
+
+@dataclass(frozen=True)
+class LandedSandbox:
+    sandbox: Path
+    landing: Path  # a warehouse holding only landing/ (copy it before ingesting)
+
+    def versions(self) -> list[Record]:
+        store = SandboxStore(self.sandbox / "sandbox.db")
+        try:
+            return list(store.all_versions())
+        finally:
+            store.close()
+
+    def warehouse(self, folder: Path) -> Settings:
+        """A fresh warehouse at `folder` with this landing data in it."""
+        shutil.copytree(self.landing / "landing", folder / "landing")
+        return load_settings("local", warehouse=str(folder))
+
+
+@pytest.fixture(scope="session")
+def landed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LandedSandbox]:
+    folder = tmp_path_factory.mktemp("landed")
+    config = folder / "sandbox.toml"
+    config.write_text((ROOT / "conf" / "sandbox.toml").read_text().replace("\npoison = 0.002", "\npoison = 0.01"))
+    runner = CliRunner()
+    generated = runner.invoke(app, ["sandbox", "generate", "--config", str(config), "--out", str(folder / "sandbox"),
+                                    "--companies", "16", "--start", "2026-01-05", "--end", "2026-02-15"])
+    assert generated.exit_code == 0, generated.output
+    extracted = runner.invoke(app, ["run", "--to", "extract", "--sandbox", str(folder / "sandbox"), "--warehouse", str(folder / "warehouse")])
+    assert extracted.exit_code == 0, extracted.output
+    yield LandedSandbox(folder / "sandbox", folder / "warehouse")

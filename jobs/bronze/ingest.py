@@ -155,10 +155,16 @@ def _decide_in_spark(spark: SparkSession, settings: Settings, parts: list[Part])
             .mapInArrow(decide, from_arrow_schema(OUTCOME)))
 
 
-def _first_landing(rows: DataFrame, key: Iterable[str]) -> DataFrame:
+#: Rows per shuffle partition when deduplicating a batch (a 10M-record backfill must not sort in 4 tasks).
+ROWS_PER_PARTITION = 200_000
+
+
+def _first_landing(rows: DataFrame, key: Iterable[str], records: int) -> DataFrame:
     """One row per `key`: the earliest landed (a record re-read by an overlapping extract is one record)."""
+    key = list(key)
+    partitions = max(int(rows.sparkSession.conf.get("spark.sql.shuffle.partitions")), records // ROWS_PER_PARTITION)
     first = Window.partitionBy(*key).orderBy(*LANDING_ORDER)
-    return rows.withColumn("_n", F.row_number().over(first)).where("_n = 1").drop("_n")
+    return rows.repartition(partitions, *key).withColumn("_n", F.row_number().over(first)).where("_n = 1").drop("_n")
 
 
 def _run_instant(column: str) -> F.Column:
@@ -172,12 +178,22 @@ class Written:
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
-def _write(spark: SparkSession, settings: Settings, outcomes: DataFrame, seen: F.Column) -> Written:
-    """Write one batch of decided records: quarantine and review items first, bronze next (the caller writes
-    the ledger last). `seen` is when the rejections were seen (first/last seen of new quarantine rows)."""
+def _write(spark: SparkSession, settings: Settings, outcomes: DataFrame, records: int, seen: F.Column) -> Written:
+    """Write one batch of `records` decided records: quarantine and review items first, bronze next (the
+    caller writes the ledger last). `seen` is when the rejections were seen (first/last seen of new quarantine
+    rows)."""
+    rejected = _first_landing(outcomes.where(F.col("kind").isNotNull()), ["quarantine_id"], records).persist(StorageLevel.MEMORY_AND_DISK)
+    admitted = _first_landing(outcomes.where(F.col("kind").isNull()), ["system", *CONTENT_KEY], records).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        return _write_decided(spark, settings, outcomes, rejected, admitted, seen)
+    finally:
+        rejected.unpersist()
+        admitted.unpersist()
+
+
+def _write_decided(spark: SparkSession, settings: Settings, outcomes: DataFrame, rejected: DataFrame, admitted: DataFrame,
+                   seen: F.Column) -> Written:
     written = Written()
-    rejected = _first_landing(outcomes.where(F.col("kind").isNotNull()), ["quarantine_id"])
-    admitted = _first_landing(outcomes.where(F.col("kind").isNull()), ["system", *CONTENT_KEY])
     for row in rejected.groupBy("kind").count().collect():
         written.by_kind[row["kind"]] = row["count"]
     written.quarantined = sum(written.by_kind.values())
@@ -239,6 +255,46 @@ class IngestSummary:
         return f"{self.runs} landing runs, {self.landed} records: {self.written.admitted} admitted to bronze, {self.written.quarantined} quarantined ({kinds})"
 
 
+#: Landed records decided and written per batch: memory stays bounded whatever the backlog (a backfill of
+#: millions), and each batch's ledger entries commit its runs, so a rerun after a failure resumes.
+BATCH_RECORDS = 500_000
+
+
+def batches(runs: list[LandingRun], limit: int = BATCH_RECORDS) -> Iterator[list[LandingRun]]:
+    """Consecutive runs (oldest first) of up to `limit` records; a larger run is a batch of its own."""
+    batch: list[LandingRun] = []
+    size = 0
+    for run in runs:
+        if batch and size + run.document["records"] > limit:
+            yield batch
+            batch, size = [], 0
+        batch.append(run)
+        size += run.document["records"]
+    if batch:
+        yield batch
+
+
+def _ingest_batch(spark: SparkSession, settings: Settings, ledger, runs: list[LandingRun], records: int) -> Written:
+    outcomes = _decide_in_spark(spark, settings, [p for run in runs for p in run.parts()]).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        written = _write(spark, settings, outcomes, records, _run_instant("extract_run_id"))
+        per_run = outcomes.groupBy("landing_file").agg(F.count(F.lit(1)).alias("n"), F.count("kind").alias("q"))
+        counts: dict[str, tuple[int, int]] = {}
+        for row in per_run.collect():
+            folder = row["landing_file"].rsplit("/", 1)[0]
+            n, q = counts.get(folder, (0, 0))
+            counts[folder] = (n + row["n"], q + row["q"])
+        entries = []
+        for run in runs:
+            n, q = counts.get(run.folder, (0, 0))
+            d = run.document
+            entries.append((run.manifest, d["system"], d["stream"], d["company_id"], d["run_id"], d["records"], n - q, q))
+        insert_new(ledger, spark.createDataFrame(entries, LEDGER_SCHEMA), ["manifest"])
+    finally:
+        outcomes.unpersist()
+    return written
+
+
 def ingest(spark: SparkSession, settings: Settings, systems: Iterable[str] | None = None) -> IngestSummary:
     filesystem, root = warehouse_filesystem(settings)
     ledger = ensure_table(spark, ledger_uri(settings), LEDGER_SCHEMA)
@@ -246,24 +302,16 @@ def ingest(spark: SparkSession, settings: Settings, systems: Iterable[str] | Non
     pending = [run for run in landing_runs(filesystem, root, systems) if run.manifest not in done]
     summary = IngestSummary(runs=len(pending), landed=sum(r.document["records"] for r in pending))
     log.info("landing runs to ingest", runs=summary.runs, records=summary.landed, already_ingested=len(done))
-    if not pending:
-        return summary
-    outcomes = _decide_in_spark(spark, settings, [p for run in pending for p in run.parts()]).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        summary.written = _write(spark, settings, outcomes, _run_instant("extract_run_id"))
-        per_run = outcomes.groupBy("landing_file").agg(F.count(F.lit(1)).alias("n"), F.count("kind").alias("q"))
-        counts: dict[str, tuple[int, int]] = {}
-        for row in per_run.collect():
-            folder = row["landing_file"].rsplit("/", 1)[0]
-            n, q = counts.get(folder, (0, 0))
-            counts[folder] = (n + row["n"], q + row["q"])
-        entries = [(run.manifest, run.document["system"], run.document["stream"], run.document["company_id"], run.document["run_id"],
-                    run.document["records"], counts.get(run.folder, (0, 0))[0] - counts.get(run.folder, (0, 0))[1], counts.get(run.folder, (0, 0))[1])
-                   for run in pending]
-        insert_new(ledger, spark.createDataFrame(entries, LEDGER_SCHEMA), ["manifest"])
-    finally:
-        outcomes.unpersist()
-    log.info("ingested", summary=summary.line())
+    for batch in batches(pending):
+        records = sum(r.document["records"] for r in batch)
+        written = _ingest_batch(spark, settings, ledger, batch, records)
+        summary.written.admitted += written.admitted
+        summary.written.quarantined += written.quarantined
+        for kind, n in written.by_kind.items():
+            summary.written.by_kind[kind] = summary.written.by_kind.get(kind, 0) + n
+        log.info("batch ingested", runs=len(batch), records=records, admitted=written.admitted, quarantined=written.quarantined)
+    if pending:
+        log.info("ingested", summary=summary.line())
     return summary
 
 
@@ -290,7 +338,7 @@ def replay(spark: SparkSession, settings: Settings, selection: quarantine.Select
     replay_run = "replay-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     outcomes = _decide_in_spark(spark, settings, parts).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        summary.written = _write(spark, settings, outcomes, F.current_timestamp())
+        summary.written = _write(spark, settings, outcomes, summary.landed, F.current_timestamp())
         quarantine.resolve(spark, settings, outcomes.where(F.col("kind").isNull()), replay_run)
     finally:
         outcomes.unpersist()

@@ -45,14 +45,13 @@ _EMAIL_NAME = re.compile(r"e.?mail", re.IGNORECASE)
 _PHONE_NAME = re.compile(r"phone|mobile|fax|freeformnumber", re.IGNORECASE)
 _STREET_NAME = re.compile(r"address.?\d|addressline|^line\d$|street|defaultaddress|address\\?\.line", re.IGNORECASE)
 _PERSON_NAME = re.compile(r"^(first_?name|last_?name|name|displayname|customername|billtoname|shiptoname|party_name|"
-                          r"entityid|refname|contactname|shiptocontact)$", re.IGNORECASE)
+                          r"entityid|companyname|refname|contactname|shiptocontact)$", re.IGNORECASE)
 _PERSON_CONTEXT = re.compile(r"customer|contact|billto|shipto|sellto|party|billing|shipping|entity|address",
                              re.IGNORECASE)
 
 #: Systems that write false for an empty value of any type (Odoo): such fields are nullable.
 FALSE_IS_EMPTY = frozenset({"odoo"})
-#: Business names (a party's company name) stay in clear, as do codes and flags.
-_NOT_PERSONAL_NAME = re.compile(r"(type|status|code|verified_email|companyname)$", re.IGNORECASE)
+_NOT_PERSONAL_NAME = re.compile(r"(type|status|code|verified_email)$", re.IGNORECASE)
 #: Entities whose parties may be consumers; vendors, purchase orders and products name businesses only.
 _PERSON_ENTITIES = frozenset({"customer", "invoice", "sales_order", "credit_note", "payment"})
 _CUSTOMER_NAME_FIELDS = frozenset({"customername", "billtoname", "shiptoname", "party_name"})

@@ -21,8 +21,7 @@ from jobs.ops import quarantine, review
 from jobs.ops.quarantine import Selection
 from jobs.settings import ROOT
 from schemas.contracts import ContractStore
-
-from .conftest import checksums
+from tests.warehouse_checks import checksums
 
 pytestmark = pytest.mark.slow
 
@@ -176,12 +175,12 @@ def test_given_the_drift_day_when_ingested_then_additive_passes_breaking_is_revi
     assert review.items(spark, settings).toDF().where(F.col("review_id") == items[0]["review_id"]).first()["status"] == "approved"
 
 
-def test_given_ingested_bronze_when_scanned_then_no_person_email_or_phone_is_in_clear_text(spark, ingested, landed):
+def test_given_ingested_bronze_when_scanned_then_no_person_email_phone_or_street_is_in_clear_text(spark, ingested, landed):
     _, settings, _ = ingested
     secrets = set()
     for version in landed.versions():
-        for field in ("email", "phone"):
-            value = version.body.get(field)
+        street = (version.body.get("address") or {}).get("line1")
+        for value in (version.body.get("email"), version.body.get("phone"), street):
             if isinstance(value, str) and len(value) > 5:
                 secrets.add(value)
     assert len(secrets) > 50
