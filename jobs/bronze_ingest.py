@@ -7,12 +7,9 @@ quarantine, contract-drift records and review items (jobs/bronze/ingest.py says 
 
 from __future__ import annotations
 
-import argparse
-
 from jobs.bronze.ingest import IngestSummary, ingest
 from jobs.pipeline import RunContext
-from jobs.settings import load_settings
-from jobs.spark import spark_session
+from jobs.spark import spark_session, submit_main
 
 
 def stage(context: RunContext) -> str:
@@ -20,15 +17,7 @@ def stage(context: RunContext) -> str:
 
 
 def main(argv: list[str] | None = None) -> IngestSummary:
-    parser = argparse.ArgumentParser(prog="bronze_ingest.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--profile", help="settings profile of conf/groundswell.toml (default: local)")
-    parser.add_argument("--warehouse", help="warehouse root URI; overrides the profile's")
-    parser.add_argument("--system", action="append", help="only this source system (repeatable)")
-    args = parser.parse_args(argv)
-    settings = load_settings(args.profile, warehouse=args.warehouse)
-    summary = ingest(spark_session(settings), settings, args.system)
-    print(summary.line())
-    return summary
+    return submit_main(__doc__, "bronze_ingest.py", ingest, argv)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ jars come from the command line and the profile only adds what spark-submit did 
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from pyspark import SparkConf
 from pyspark.sql import SparkSession
 
 from connectors.secrets import resolve_secret
-from jobs.settings import ConfigError, Settings
+from jobs.settings import ConfigError, Settings, load_settings
 
 DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -93,3 +94,17 @@ def submit_command(settings: Settings, script: Path, *args: str) -> tuple[list[s
     if settings.spark.master.startswith("local"):
         env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     return [*command, str(script), *args], env
+
+
+def submit_main(script_doc: str, prog: str, run, argv: list[str] | None = None):
+    """The command line every spark-submit-able layer job shares: --profile, --warehouse, --system (repeatable);
+    runs `run(spark, settings, systems)` and prints its summary line."""
+    parser = argparse.ArgumentParser(prog=prog, description=script_doc.split("\n\n")[0])
+    parser.add_argument("--profile", help="settings profile of conf/groundswell.toml (default: local)")
+    parser.add_argument("--warehouse", help="warehouse root URI; overrides the profile's")
+    parser.add_argument("--system", action="append", help="only this source system (repeatable)")
+    args = parser.parse_args(argv)
+    settings = load_settings(args.profile, warehouse=args.warehouse)
+    summary = run(spark_session(settings), settings, args.system)
+    print(summary.line())
+    return summary
