@@ -236,6 +236,38 @@ def ingest(system: SystemOption = None, profile: ProfileOption = None, warehouse
     console.print(run_ingest(_spark(settings), settings, system).line(), markup=False, highlight=False)
 
 
+@app.command()
+def normalize(system: SystemOption = None, profile: ProfileOption = None, warehouse: WarehouseOption = None) -> None:
+    """Map bronze rows added since the last run to the canonical entities in silver (USD at the document date)."""
+    from jobs.silver.normalize import normalize as run_normalize
+
+    settings = _settings(profile, warehouse)
+    console.print(run_normalize(_spark(settings), settings, system).line(), markup=False, highlight=False)
+
+
+@app.command("normalize-file")
+def normalize_file(
+    payload: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A raw API response or export (JSON), envelope and all.")],
+    system: Annotated[str, typer.Option(help="The source system the file came from (shopify, ...).")],
+    entity: Annotated[str, typer.Option(help="The canonical entity to map it to (sales_order, customer, ...).")],
+    profile: ProfileOption = None, warehouse: WarehouseOption = None,
+) -> None:
+    """Print the canonical records (JSON lines) one raw file becomes, with the problems that would quarantine them."""
+    from jobs.pii import pii_key
+    from jobs.silver import fx
+    from jobs.silver.files import FileError, mapping_for
+    from jobs.silver.files import normalize_file as run_normalize_file
+
+    settings = _settings(profile, warehouse)
+    try:
+        mapping_for(system, entity)
+        records = run_normalize_file(_spark(settings), fx.uri(settings), system, entity, payload, pii_key(settings))
+    except FileError as exc:
+        raise _fail(str(exc), 2) from None
+    for record in records:
+        typer.echo(json.dumps(record, sort_keys=True))
+
+
 def _selection(kind: str | None, rule: str | None, system: str | None, since: datetime | None, statuses: tuple[str, ...]):
     from jobs.ops.quarantine import KINDS, Selection
 
@@ -255,12 +287,18 @@ def replay(
     kind: KindOption = None, rule: RuleOption = None, system: OneSystemOption = None, since: SinceOption = None,
     profile: ProfileOption = None, warehouse: WarehouseOption = None,
 ) -> None:
-    """Re-process quarantined records (open, or approved by a reviewer) after a fix; replaying twice changes nothing."""
-    from jobs.bronze.ingest import replay as run_replay
+    """Re-process quarantined records (open, or approved by a reviewer) after a fix; replaying twice changes nothing.
+
+    Bronze rejections are decided again with today's contracts; silver rejections are mapped again with today's
+    mappings and FX rates (records bronze admits now reach silver at the next normalize)."""
+    from jobs.bronze.ingest import replay as replay_bronze
+    from jobs.silver.normalize import replay as replay_silver
 
     settings = _settings(profile, warehouse)
     selection = _selection(kind, rule, system, since, ("open", "approved"))
-    console.print(run_replay(_spark(settings), settings, selection).line(), markup=False, highlight=False)
+    spark = _spark(settings)
+    console.print(f"bronze: {replay_bronze(spark, settings, selection).line()}", markup=False, highlight=False)
+    console.print(f"silver: {replay_silver(spark, settings, selection).line()}", markup=False, highlight=False)
 
 
 @review_app.command("list")

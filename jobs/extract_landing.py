@@ -11,8 +11,10 @@ import asyncio
 from datetime import datetime, time, timedelta, timezone
 
 from connectors.extract import ExtractPlan, ExtractSummary, extract, new_run_id
+from connectors.landing import write_atomically
 from connectors.registry import Connection, load_registry, write_registry
 from jobs.pipeline import RunContext
+from jobs.silver.fx import REFERENCE_DIR, write_ecb_csv
 from jobs.storage import warehouse_filesystem
 
 
@@ -24,6 +26,14 @@ def _run(context: RunContext, connections: list[Connection], until: datetime) ->
     filesystem, root = warehouse_filesystem(context.settings)
     plan = ExtractPlan(filesystem, root, new_run_id(), until=until)
     return asyncio.run(extract(plan, connections))
+
+
+def _land_fx_reference(context: RunContext, text: str, name: str) -> None:
+    """FX reference rates beside the extracts (silver converts amounts with them): the sandbox's own, in
+    the ECB's format, as a real deployment drops the ECB's file."""
+    filesystem, root = warehouse_filesystem(context.settings)
+    filesystem.create_dir(f"{root}/{REFERENCE_DIR}", recursive=True)
+    write_atomically(filesystem, f"{root}/{REFERENCE_DIR}/{name}", text.encode())
 
 
 def _from_sandbox(context: RunContext) -> ExtractSummary:
@@ -40,6 +50,7 @@ def _from_sandbox(context: RunContext) -> ExtractSummary:
     store = SandboxStore(folder / "sandbox.db")
     clock = store_end(store)
     write_drops(store, folder / "drops", as_of=clock)
+    _land_fx_reference(context, write_ecb_csv(store.fx_rates()), f"sandbox-{clock:%Y%m%d}.csv")
     with serving_process(folder) as base_url:
         registry = build_registry(store, base_url, folder, emulator_settings(store))
         write_registry(registry, folder / "connections.toml")

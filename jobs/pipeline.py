@@ -53,7 +53,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("extract", "pull each connection's new records into landing files", "jobs.extract_landing:stage"),
     Stage("ingest", "landing files -> bronze Delta tables, contracts and drift checked", "jobs.bronze_ingest:stage"),
     Stage("gate-bronze", "Great Expectations gate on the new bronze rows", None),
-    Stage("normalize", "bronze -> silver canonical entities (FX, master data, reconciliation)", None),
+    Stage("normalize", "bronze -> silver canonical entities (FX, master data, reconciliation)", "jobs.silver_normalize:stage"),
     Stage("gate-silver", "Great Expectations gate on the changed silver rows", None),
     Stage("build-gold", "silver -> gold trend cells, disclosure control, data health", None),
     Stage("gate-gold", "Great Expectations gate on the new gold vintage", None),

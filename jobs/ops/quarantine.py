@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import IntegerType, StringType, StructField, StructType, TimestampType
 
@@ -54,6 +54,12 @@ COLUMNS = tuple(field.name for field in SCHEMA.fields)
 def quarantine_id(layer: str, system: str, stream: str | None, company_id: str | None, record_key: str | None, payload_sha256: str) -> str:
     identity = "\x1f".join(part or "" for part in (layer, system, stream, company_id, record_key, payload_sha256))
     return hashlib.sha256(identity.encode()).hexdigest()[:32]
+
+
+def id_column(layer: str, system: str, stream: str | None, company_id: Column, record_key: Column, payload_sha256: Column) -> Column:
+    """`quarantine_id` as a Spark expression, for layers that reject in Spark rather than in Python."""
+    parts = [F.lit(v or "") for v in (layer, system, stream)] + [F.coalesce(c, F.lit("")) for c in (company_id, record_key, payload_sha256)]
+    return F.substring(F.sha2(F.concat_ws("\x1f", *parts), 256), 1, 32)
 
 
 def uri(settings: Settings) -> str:

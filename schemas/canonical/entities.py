@@ -63,8 +63,8 @@ class Company(BaseModel):
 
 
 class Customer(Canonical):
-    name_token: str = Field(description="keyed hash of the name when it is a person's; the name itself for a business")
-    is_person: bool
+    name_token: str = Field(description="the name as bronze holds it: a keyed hash wherever a source may put a person's name")
+    is_person: bool | None = Field(None, description="true for consumers; None where the source cannot tell")
     email_token: str | None = None
     phone_token: str | None = None
     country: str | None = None
