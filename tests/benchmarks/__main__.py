@@ -23,6 +23,15 @@ def machine() -> dict[str, object]:
     }
 
 
+def record_result(name: str, result: dict[str, object]) -> dict[str, object]:
+    """Write one benchmark's figures (with the machine they were measured on) to results/<name>.json and print them."""
+    result = {**result, "machine": machine()}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return result
+
+
 def main(selected: list[str]) -> int:
     RESULTS.mkdir(exist_ok=True)
     benches = sorted(p.stem for p in HERE.glob("bench_*.py") if not selected or p.stem.removeprefix("bench_") in selected)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import shutil
 import subprocess
 import sys
@@ -35,14 +34,14 @@ from connectors.landing import MANIFEST
 from connectors.sandbox.config import load_config
 from connectors.sandbox.generate import generate
 from jobs.settings import ROOT
-from tests.benchmarks.__main__ import RESULTS, machine
+from tests.benchmarks.__main__ import record_result
 
 RECORDS = 10_000_000
 PART_LINES = 50_000
 SAMPLE_COMPANIES = 40
 
 
-def _peak_rss(process: subprocess.Popen) -> tuple[int, float]:
+def peak_rss(process: subprocess.Popen) -> tuple[int, float]:
     """Wait for `process`; (return code, peak summed RSS in MiB of it and its descendants)."""
     peak = 0
     done = threading.Event()
@@ -66,7 +65,7 @@ def _peak_rss(process: subprocess.Popen) -> tuple[int, float]:
     return code, peak / 2**20
 
 
-def _sample(folder: Path) -> Path:
+def sample_landing(folder: Path) -> Path:
     """A real landing zone: the sandbox's connectors and emulators, one extract."""
     generate(load_config(), folder / "sandbox", companies=SAMPLE_COMPANIES, start=date(2026, 1, 5), end=date(2026, 2, 22), progress=False)
     subprocess.run([sys.executable, "-m", "jobs.cli", "run", "--to", "extract", "--sandbox", str(folder / "sandbox"),
@@ -112,6 +111,13 @@ def _multiply(sample: Path, warehouse: Path, records: int) -> int:
     return written
 
 
+def landing_zone(sample: Path, warehouse: Path, records: int) -> int:
+    """The multiplied landing zone, with the sample's reference data (FX rates) beside it."""
+    landed = _multiply(sample, warehouse, records)
+    shutil.copytree(sample / "_reference", warehouse / "landing" / "_reference")
+    return landed
+
+
 def _unique(line: bytes, suffix: str) -> bytes:
     """The landing line with its key made unique (the record itself untouched; error lines have no key)."""
     head = b'{"key":"'
@@ -124,7 +130,7 @@ def _unique(line: bytes, suffix: str) -> bytes:
 def _spark_side(warehouse: Path) -> dict[str, float]:
     started = time.monotonic()
     job = subprocess.Popen([sys.executable, str(ROOT / "jobs" / "bronze_ingest.py"), "--warehouse", str(warehouse)])
-    code, peak = _peak_rss(job)
+    code, peak = peak_rss(job)
     if code != 0:
         raise SystemExit(f"bronze ingest failed with exit code {code}")
     return {"seconds": round(time.monotonic() - started, 1), "peak_rss_mib": round(peak)}
@@ -142,7 +148,7 @@ con.execute(f\"\"\"COPY (SELECT * FROM read_json('{sys.argv[1]}/landing/**/*.jso
 
 def _duckdb_side(warehouse: Path, out: Path) -> dict[str, float]:
     started = time.monotonic()
-    code, peak = _peak_rss(subprocess.Popen([sys.executable, "-c", DUCKDB_LOAD, str(warehouse), str(out)]))
+    code, peak = peak_rss(subprocess.Popen([sys.executable, "-c", DUCKDB_LOAD, str(warehouse), str(out)]))
     if code != 0:
         raise SystemExit(f"duckdb load failed with exit code {code}")
     return {"seconds": round(time.monotonic() - started, 1), "peak_rss_mib": round(peak)}
@@ -151,9 +157,9 @@ def _duckdb_side(warehouse: Path, out: Path) -> dict[str, float]:
 def main(records: int) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-bronze-") as name:
         folder = Path(name)
-        sample = _sample(folder)
+        sample = sample_landing(folder)
         warehouse = folder / "warehouse"
-        landed = _multiply(sample, warehouse, records)
+        landed = landing_zone(sample, warehouse, records)
         shutil.rmtree(folder / "sample")
         spark = _spark_side(warehouse)
         duckdb = _duckdb_side(warehouse, folder / "duckdb.parquet")
@@ -164,11 +170,8 @@ def main(records: int) -> int:
         "bronze_ingest_spark": spark,
         "duckdb_json_to_parquet": duckdb,
         "spark_over_duckdb_seconds": round(spark["seconds"] / duckdb["seconds"], 2),
-        "machine": machine(),
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "bronze_ingest.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    record_result("bronze_ingest", result)
     return 0
 
 

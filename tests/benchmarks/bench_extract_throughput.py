@@ -44,7 +44,7 @@ from connectors.sandbox.generate import generate
 from connectors.sandbox.serve import build_registry, free_port
 from connectors.sandbox.store import SandboxStore
 from connectors.systems import API_SYSTEMS
-from tests.benchmarks.__main__ import RESULTS, machine
+from tests.benchmarks.__main__ import record_result
 
 COMPANIES = 620  # enough for 500 API tenants
 START, END = date(2026, 6, 15), date(2026, 6, 28)  # two weeks: the busiest tenant needs ~250 requests
@@ -193,11 +193,8 @@ def main() -> int:
         "runs": runs,
         "bar": BAR,
         "passed": all(r["passed"] for r in runs),
-        "machine": machine(),
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "extract_throughput.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    record_result("extract_throughput", result)
     return 0 if result["passed"] else 1
 
 

@@ -10,7 +10,6 @@ figure bounds the whole process tree from above.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 from connectors.sandbox.config import load_config
 from connectors.sandbox.generate import generate
 from connectors.sandbox.store import SandboxStore
-from tests.benchmarks.__main__ import RESULTS, machine
+from tests.benchmarks.__main__ import record_result
 
 COMPANIES = 2_000
 BAR = {"seconds": 300, "peak_rss_mib": 4096}
@@ -50,11 +49,8 @@ def main() -> int:
         "workers": workers,
         "bar": BAR,
         "passed": seconds < BAR["seconds"] and peak < BAR["peak_rss_mib"],
-        "machine": machine(),
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "sandbox_generate.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    record_result("sandbox_generate", result)
     return 0 if result["passed"] else 1
 
 
