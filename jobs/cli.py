@@ -25,7 +25,8 @@ services_app = typer.Typer(help="Start, stop and check the local servers (Elasti
 app.add_typer(services_app, name="services")
 sandbox_app = typer.Typer(help="The synthetic economy and the emulated source systems that serve it.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
-review_app = typer.Typer(help="The review queue: schema drifts and quarantined records waiting for a person.", no_args_is_help=True)
+review_app = typer.Typer(help="The review queue: schema drifts, uncertain entity matches and quarantined records waiting for a person.",
+                         no_args_is_help=True)
 app.add_typer(review_app, name="review")
 
 console = Console(log_path=False)
@@ -238,11 +239,12 @@ def ingest(system: SystemOption = None, profile: ProfileOption = None, warehouse
 
 @app.command()
 def normalize(system: SystemOption = None, profile: ProfileOption = None, warehouse: WarehouseOption = None) -> None:
-    """Map bronze rows added since the last run to the canonical entities in silver (USD at the document date)."""
-    from jobs.silver.normalize import normalize as run_normalize
+    """Map bronze rows added since the last run to the canonical entities in silver (USD at the document date),
+    then resolve master data (same customer/vendor/product under several ids) and reconcile shop orders with invoices."""
+    from jobs.silver.build import build
 
     settings = _settings(profile, warehouse)
-    console.print(run_normalize(_spark(settings), settings, system).line(), markup=False, highlight=False)
+    console.print(build(_spark(settings), settings, system).line(), markup=False, highlight=False)
 
 
 @app.command("normalize-file")
@@ -292,13 +294,13 @@ def replay(
     Bronze rejections are decided again with today's contracts; silver rejections are mapped again with today's
     mappings and FX rates (records bronze admits now reach silver at the next normalize)."""
     from jobs.bronze.ingest import replay as replay_bronze
-    from jobs.silver.normalize import replay as replay_silver
+    from jobs.silver.build import replay_and_derive
 
     settings = _settings(profile, warehouse)
     selection = _selection(kind, rule, system, since, ("open", "approved"))
     spark = _spark(settings)
     console.print(f"bronze: {replay_bronze(spark, settings, selection).line()}", markup=False, highlight=False)
-    console.print(f"silver: {replay_silver(spark, settings, selection).line()}", markup=False, highlight=False)
+    console.print(f"silver: {replay_and_derive(spark, settings, selection).line()}", markup=False, highlight=False)
 
 
 @review_app.command("list")
@@ -325,7 +327,7 @@ def review_list(
         return
     table = Table("review id", "kind", "system/stream", "change", "contract", "status", "opened", title="review items")
     for i in drift:
-        table.add_row(i["review_id"], i["kind"], f"{i['system']}/{i['stream']}", i["subject"], f"v{i['contract_version']}", i["status"], str(i["opened_at"]))
+        table.add_row(i["review_id"], i["kind"], f"{i['system']}/{i['stream']}", i["subject"], f"v{i['contract_version']}" if i["contract_version"] else "", i["status"], str(i["opened_at"]))
     console.print(table)
     table = Table("layer", "kind", "system", "rule", "status", "records", "oldest", title="quarantine")
     for g in groups:
@@ -351,7 +353,11 @@ def review_show(
     if not found:
         raise _fail(f"no review item or quarantined record {target}: `groundswell review list` shows them", 1)
     shown = found[0]
-    if "review_id" in shown:
+    if shown.get("kind") == "match":
+        from jobs.silver.master import pair_records
+
+        shown["records"] = pair_records(spark, settings, shown["stream"], shown["subject"])
+    elif "review_id" in shown:
         waiting = quarantine.table(spark, settings).toDF().where(
             (F.col("kind") == "drift") & (F.col("rule") == shown["subject"]) & (F.col("system") == shown["system"]) & (F.col("stream") == shown["stream"]))
         shown["records"] = waiting.count()
@@ -376,21 +382,22 @@ def _decide(decision: str, targets: list[str] | None, reason: str, by: str | Non
     spark = _spark(settings)
     try:
         choice = review.Decision(decision, reason, by or "")
-        drift = [t for t in targets or [] if t.startswith("r-")]
+        items = [t for t in targets or [] if t.startswith("r-")]
         ids = [t for t in targets or [] if not t.startswith("r-")]
         if kind or rule or system:
             chosen = quarantine.select(spark, settings, _selection(kind, rule, system, None, ("open",)))
             ids += [r["quarantine_id"] for r in chosen.select("quarantine_id").collect()]
-        if not (drift or ids):
+        if not (items or ids):
             raise review.ReviewError("nothing to decide: give review ids, quarantine ids, or --kind/--rule/--system")
-        outcomes = [review.decide_drift(spark, settings, item, choice) for item in drift]
+        outcomes = [review.decide_item(spark, settings, item, choice) for item in items]
         if ids:
             outcomes.append(review.decide_quarantined(spark, settings, ids, choice))
     except review.ReviewError as exc:
         raise _fail(str(exc), 1) from None
     for outcome in outcomes:
         console.print(f"{outcome.decision_id}: {'; '.join(outcome.effects)}", markup=False, highlight=False)
-    console.print("run `groundswell replay` to bring approved records in", markup=False, highlight=False)
+    console.print("run `groundswell replay` to bring approved records in, `groundswell normalize` to apply match decisions",
+                  markup=False, highlight=False)
 
 
 TargetsArgument = Annotated[Optional[list[str]], typer.Argument(help="Review item ids (r-...) and/or quarantine ids.")]
@@ -402,7 +409,8 @@ def review_approve(
     kind: KindOption = None, rule: RuleOption = None, system: OneSystemOption = None,
     profile: ProfileOption = None, warehouse: WarehouseOption = None,
 ) -> None:
-    """Approve: a drift writes the contract's next version; quarantined records are admitted as they are by the next replay."""
+    """Approve: a drift writes the contract's next version; a match pair is linked from the next normalize on;
+    quarantined records are admitted as they are by the next replay."""
     _decide("approve", targets, reason, by, kind, rule, system, profile, warehouse)
 
 
@@ -412,7 +420,8 @@ def review_reject(
     kind: KindOption = None, rule: RuleOption = None, system: OneSystemOption = None,
     profile: ProfileOption = None, warehouse: WarehouseOption = None,
 ) -> None:
-    """Reject: a drift's records, or the quarantined records, are discarded for good (never replayed)."""
+    """Reject: a drift's records, or the quarantined records, are discarded for good (never replayed); a match pair
+    is kept apart from the next normalize on."""
     _decide("reject", targets, reason, by, kind, rule, system, profile, warehouse)
 
 

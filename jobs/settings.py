@@ -80,6 +80,20 @@ class ServicesSettings(_Section):
         return _repo_path(self.state_dir)
 
 
+class MasterSettings(_Section):
+    """Master data linkage: pairs at or above `link_probability` are the same; pairs from
+    `review_probability` up to it go to a reviewer; below, they are different."""
+
+    link_probability: float = Field(0.95, gt=0, le=1)
+    review_probability: float = Field(0.01, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MasterSettings:
+        if self.review_probability >= self.link_probability:
+            raise ValueError("review_probability must be below link_probability (the uncertain band lies between them)")
+        return self
+
+
 Layer = Literal["landing", "bronze", "silver", "gold", "ops"]
 
 
@@ -96,6 +110,7 @@ class Settings(BaseSettings):
     s3: S3Settings | None = None
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     services: ServicesSettings = ServicesSettings()
+    master: MasterSettings = MasterSettings()
     pii_key: SecretRef = "file:.services/pii.key"
 
     @field_validator("warehouse")

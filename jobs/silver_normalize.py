@@ -1,5 +1,6 @@
 """Silver normalize job: bronze rows added since the last run → canonical entities in `silver/<entity>`,
-in USD too, mapping problems quarantined (jobs/silver/normalize.py says how and why).
+in USD too, mapping problems quarantined; then master data resolved and documents reconciled (the modules
+of jobs/silver/ say how and why: normalize, master, reconcile).
 
     spark-submit jobs/silver_normalize.py [--profile P] [--warehouse URI] [--system S ...]
     groundswell normalize [--system S ...]            (the same, in-process)
@@ -8,16 +9,16 @@ in USD too, mapping problems quarantined (jobs/silver/normalize.py says how and 
 from __future__ import annotations
 
 from jobs.pipeline import RunContext
-from jobs.silver.normalize import NormalizeSummary, normalize
+from jobs.silver.build import SilverSummary, build
 from jobs.spark import spark_session, submit_main
 
 
 def stage(context: RunContext) -> str:
-    return normalize(spark_session(context.settings), context.settings).line()
+    return build(spark_session(context.settings), context.settings).line()
 
 
-def main(argv: list[str] | None = None) -> NormalizeSummary:
-    return submit_main(__doc__, "silver_normalize.py", normalize, argv)
+def main(argv: list[str] | None = None) -> SilverSummary:
+    return submit_main(__doc__, "silver_normalize.py", build, argv)
 
 
 if __name__ == "__main__":

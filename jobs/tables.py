@@ -1,12 +1,12 @@
-"""Delta table primitives every layer shares: create-if-missing, insert-only MERGE by a declared key, and
-an order-independent content checksum (what the idempotency tests compare)."""
+"""Delta table primitives every layer shares: create-if-missing, insert-only MERGE by a declared key, the
+first row per key, and an order-independent content checksum (what the idempotency tests compare)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from delta.tables import DeltaTable
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
@@ -34,6 +34,12 @@ def insert_new(table: DeltaTable, rows: DataFrame, key: Sequence[str], *, prune:
     condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
     merge = table.alias("t").merge(rows.alias("s"), F.expr(condition) if prune is None else F.expr(condition) & prune)
     merge.whenNotMatchedInsertAll().execute()
+
+
+def first_per_key(rows: DataFrame, key: Sequence[str | Column], *order: str | Column) -> DataFrame:
+    """One row per `key`: the first in `order` (which must break every tie, so any run picks the same row)."""
+    first = Window.partitionBy(*key).orderBy(*order)
+    return rows.withColumn("_first", F.row_number().over(first)).where("_first = 1").drop("_first")
 
 
 def content_checksum(frame: DataFrame) -> str:

@@ -13,7 +13,8 @@ files. Files (all under `out_dir`):
                            duplicated document, product or payment with the id of its original.
 
 Revenue — what the published index should track — is a company's **net sales**: for each ISO week
-(Monday start, by the UTC date of `issued_at`), the sum of `subtotal` (lines before tax, in the
+(Monday start, by the company's local date of `issued_at`: its business day, which is what sources that
+keep only a date show), the sum of `subtotal` (lines before tax, in the
 company's reporting currency) over the latest versions of the invoices in its accounting system, minus
 the `subtotal` of its credit notes issued that week. A sale that is also a Shopify order counts once,
 through its invoice; voided and deleted invoices, duplicates (truth `duplicate_of`) and poison records
@@ -31,10 +32,11 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -77,6 +79,7 @@ class _Ledger:
     def __init__(self, start: date, days: int, companies: dict[str, Company]) -> None:
         self.start, self.days, self.companies = start, days, companies
         self.row = {company_id: i for i, company_id in enumerate(sorted(companies))}
+        self.zones = {company_id: ZoneInfo(company.timezone) for company_id, company in companies.items()}
         shape = (len(companies), days)
         self.revenue = np.zeros(shape, dtype=np.int64)
         self.orders = np.zeros(shape, dtype=np.int64)
@@ -86,7 +89,8 @@ class _Ledger:
     def add(self, record: Record) -> None:
         """Book a counting document of a company's accounting system on its issue day."""
         body = record.body
-        day = (date.fromisoformat(body["issued_at"][:10]) - self.start).days
+        local = datetime.fromisoformat(body["issued_at"]).astimezone(self.zones[record.company_id])
+        day = (local.date() - self.start).days
         if not 0 <= day < self.days:
             return
         row = self.row[record.company_id]

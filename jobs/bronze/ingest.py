@@ -16,7 +16,6 @@ on the wall clock: times come from the extract run ids.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -26,7 +25,7 @@ import pyarrow as pa
 import structlog
 from pyarrow import fs as pafs
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType, TimestampType
@@ -37,7 +36,7 @@ from jobs.ops import quarantine, review
 from jobs.pii import pii_key
 from jobs.settings import Settings
 from jobs.storage import warehouse_filesystem
-from jobs.tables import ensure_table, insert_new
+from jobs.tables import ensure_table, first_per_key, insert_new
 from schemas.contracts import ContractStore
 
 log = structlog.get_logger("groundswell.bronze")
@@ -163,8 +162,7 @@ def _first_landing(rows: DataFrame, key: Iterable[str], records: int) -> DataFra
     """One row per `key`: the earliest landed (a record re-read by an overlapping extract is one record)."""
     key = list(key)
     partitions = max(int(rows.sparkSession.conf.get("spark.sql.shuffle.partitions")), records // ROWS_PER_PARTITION)
-    first = Window.partitionBy(*key).orderBy(*LANDING_ORDER)
-    return rows.repartition(partitions, *key).withColumn("_n", F.row_number().over(first)).where("_n = 1").drop("_n")
+    return first_per_key(rows.repartition(partitions, *key), key, *LANDING_ORDER)
 
 
 def _run_instant(column: str) -> F.Column:
@@ -335,7 +333,7 @@ def replay(spark: SparkSession, settings: Settings, selection: quarantine.Select
     parts = [Part(file, system, stream, entity, company, run, lines=frozenset(lines), review_decision=decision)
              for (file, system, stream, entity, company, run, decision), lines in grouped.items()]
     summary.runs = len({p.extract_run_id for p in parts})
-    replay_run = "replay-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    replay_run = quarantine.new_run_id("replay")
     outcomes = _decide_in_spark(spark, settings, parts).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         summary.written = _write(spark, settings, outcomes, summary.landed, F.current_timestamp())

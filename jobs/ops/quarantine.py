@@ -12,8 +12,9 @@ brings it in) | rejected (a reviewer discards it; never replayed) → resolved (
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -90,6 +91,11 @@ def record(spark: SparkSession, settings: Settings, rejections: DataFrame) -> No
         .whenNotMatchedInsertAll()
         .execute()
     )
+
+
+def new_run_id(kind: str) -> str:
+    """A run's id: what it is, when it started (UTC) and a random tail (two runs in one second differ)."""
+    return f"{kind}-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
 
 def resolve(spark: SparkSession, settings: Settings, ids: DataFrame, run_id: str) -> None:

@@ -1,7 +1,8 @@
 """Review items (what automation cannot decide) and the audit of every decision taken on them.
 
 Items: a breaking drift of a source contract ("drift"), opened by bronze ingest, one per system, stream,
-contract version and change. Quarantined records are reviewed through the quarantine table itself.
+contract version and change; a pair of master-data records the linkage model is unsure of ("match", subject
+"id_l|id_r|company"), opened by silver. Quarantined records are reviewed through the quarantine table itself.
 Opening an item twice is a no-op; deciding it writes the decision to `ops/review_decisions` — who,
 when, why and what it changed — which is append-only.
 """
@@ -149,15 +150,26 @@ def show_payload(settings: Settings, payload_ref: str) -> dict:
         return {**line, "record": protect_text(orjson.dumps(record).decode(), key)}
 
 
-def decide_drift(spark: SparkSession, settings: Settings, item_id: str, decision: Decision) -> Outcome:
-    """Approve: write the contract's next version accepting the change, so `replay` admits the records.
-    Reject: the change is not acceptable; its quarantined records are rejected with it."""
+def decide_item(spark: SparkSession, settings: Settings, item_id: str, decision: Decision) -> Outcome:
     found = items(spark, settings).toDF().where(F.col("review_id") == item_id).collect()
     if not found:
         raise ReviewError(f"no review item {item_id}: `groundswell review list` shows the open ones")
     item = found[0]
     if item["status"] != "open":
         raise ReviewError(f"review item {item_id} is already {item['status']} (decision {item['decision_id']})")
+    if item["kind"] == "match":
+        linked = "linked" if decision.decision == "approve" else "kept apart"
+        effect = f"{item['stream']} pair {item['subject']} {linked} from the next normalize on"
+        decision_id = record_decisions(spark, settings, decision, [("match", item_id, effect)])
+        close_item(spark, settings, item_id, decision, decision_id)
+        return Outcome(decision_id, 1, [effect])
+    return _decide_drift(spark, settings, item, decision)
+
+
+def _decide_drift(spark: SparkSession, settings: Settings, item, decision: Decision) -> Outcome:
+    """Approve: write the contract's next version accepting the change, so `replay` admits the records.
+    Reject: the change is not acceptable; its quarantined records are rejected with it."""
+    item_id = item["review_id"]
     waiting = quarantine.select(spark, settings, quarantine.Selection(kind="drift", rule=item["subject"], system=item["system"]))
     waiting = waiting.where((F.col("stream") == item["stream"]) & (F.col("contract_version") == item["contract_version"]))
     if decision.decision == "approve":

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from jobs.silver.mapping import Fields, Mapping, canonical_id, money, struct_of, text
+from jobs.silver.mapping import Fields, Mapping, money, ref_id, struct_of, text
 from schemas.canonical.entities import DocumentLine
 
 SYSTEM = "businesscentral"
@@ -19,16 +19,12 @@ BLANK_DATE = ("0001-01-01",)
 ORDER_STATUS = {"Draft": "open", "In Review": "open", "Open": "open", "Released": "open"}
 
 
-def _id(entity: str, raw: Column) -> Column:
-    return F.when(text(raw).isNotNull(), canonical_id(SYSTEM, F.col("company_id"), entity, text(raw)))
-
-
 def _lines(p: Column, lines: str) -> Column:
     items = F.filter(p[lines], lambda line: F.coalesce(text(line["lineType"]), F.lit("Item")) == "Item")
     return F.transform(items, lambda line, i: struct_of(
         DocumentLine,
         line_no=i + 1,
-        product_id=_id("product", line["itemId"]),
+        product_id=ref_id(SYSTEM, "product", line["itemId"]),
         description=text(line["description"]),
         quantity=F.coalesce(money(line["quantity"]), F.lit(0)),
         unit_price=F.coalesce(money(line["unitPrice"]), F.lit(0)),
@@ -45,7 +41,7 @@ def _document(p: Column, f: Fields, date_field: str, lines_field: str, party: tu
     return {
         "source_id": p["id"],
         "number": text(p["number"]),
-        "party_id": _id(entity, p[ref]),
+        "party_id": ref_id(SYSTEM, entity, p[ref]),
         "issued_at": F.to_timestamp(f.date(date_field, p[date_field])),
         "source_updated_at": f.instant("lastModifiedDateTime", p["lastModifiedDateTime"], required=False),
         "currency": f.required("currencyCode", F.upper(text(p["currencyCode"]))),

@@ -13,7 +13,7 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from connectors.csv_drop.dialect import CsvDialect, default_dialects
-from jobs.silver.mapping import Fields, Mapping, canonical_id, struct_of, text
+from jobs.silver.mapping import Fields, Mapping, ref_id, struct_of, text
 from schemas.canonical.derive import MONEY
 from schemas.canonical.entities import DocumentLine
 
@@ -51,10 +51,6 @@ def _date(p: Column, raw: Column) -> Column:
     return _per_dialect(p, lambda dialect: F.try_to_date(text(raw), _java_pattern(dialect.date_format)))
 
 
-def _id(entity: str, raw: Column) -> Column:
-    return F.when(text(raw).isNotNull(), canonical_id(SYSTEM, F.col("company_id"), entity, text(raw)))
-
-
 def invoice(p: Column, f: Fields) -> dict[str, Column]:
     def money(raw: Column) -> Column:
         return _number(p, raw, grouped=True)
@@ -81,7 +77,7 @@ def invoice(p: Column, f: Fields) -> dict[str, Column]:
     return {
         "source_id": p["record_id"],
         "number": text(p["number"]),
-        "party_id": _id("customer", p["party_id"]),
+        "party_id": ref_id(SYSTEM, "customer", p["party_id"]),
         "issued_at": f.required("issued_on", F.to_timestamp(issued)),
         "currency": f.required("currency", F.upper(text(p["currency"]))),
         "status": f.required("status", status),

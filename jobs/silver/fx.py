@@ -15,13 +15,13 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 
 from pyarrow import fs as pafs
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, DecimalType, StringType, StructField, StructType
 
 from jobs.settings import Settings
 from jobs.storage import warehouse_filesystem
-from jobs.tables import ensure_table
+from jobs.tables import ensure_table, first_per_key
 
 REFERENCE_DIR = "landing/_reference/fx"
 #: Non-ISO spellings people and some systems key for currencies; read as the ISO code they mean.
@@ -83,7 +83,8 @@ def uri(settings: Settings) -> str:
 
 
 def load(spark: SparkSession, settings: Settings) -> DataFrame:
-    """Rebuild `silver/fx_rate` from every reference file (a later file wins for a date it repeats)."""
+    """Bring `silver/fx_rate` in line with every reference file (a later file wins for a date it repeats);
+    rates that did not change are not rewritten."""
     filesystem, root = warehouse_filesystem(settings)
     folder = f"{root}/{REFERENCE_DIR}"
     rows = []
@@ -95,11 +96,12 @@ def load(spark: SparkSession, settings: Settings) -> DataFrame:
                 rows += [(d, c, r, info.base_name) for d, c, r in parse_ecb_csv(text, info.path)]
     frame = spark.createDataFrame([(d, c, str(round(r, 10)), f) for d, c, r, f in rows],
                                   "rate_date date, currency string, usd_per_unit string, source_file string")
-    latest = Window.partitionBy("rate_date", "currency").orderBy(F.col("source_file").desc())
-    rates = (frame.withColumn("_n", F.row_number().over(latest)).where("_n = 1")
+    rates = (first_per_key(frame, ["rate_date", "currency"], F.col("source_file").desc())
              .select("rate_date", "currency", F.col("usd_per_unit").cast(RATE).alias("usd_per_unit"), "source_file"))
-    ensure_table(spark, uri(settings), SCHEMA)
-    rates.write.format("delta").mode("overwrite").save(uri(settings))
+    table = ensure_table(spark, uri(settings), SCHEMA)
+    changed = "NOT (t.usd_per_unit <=> s.usd_per_unit AND t.source_file <=> s.source_file)"
+    (table.alias("t").merge(rates.alias("s"), "t.rate_date = s.rate_date AND t.currency = s.currency")
+     .whenMatchedUpdateAll(condition=changed).whenNotMatchedInsertAll().whenNotMatchedBySourceDelete().execute())
     return spark.read.format("delta").load(uri(settings))
 
 
@@ -110,8 +112,7 @@ def daily(rates: DataFrame) -> DataFrame:
         "currency", "usd_per_unit", "rate_date",
         F.explode(F.sequence(F.col("rate_date"), F.date_add(F.col("rate_date"), MAX_AGE_DAYS - 1))).alias("day"),
     )
-    newest = Window.partitionBy("currency", "day").orderBy(F.col("rate_date").desc())
-    return spread.withColumn("_n", F.row_number().over(newest)).where("_n = 1").select("day", "currency", "usd_per_unit")
+    return first_per_key(spread, ["currency", "day"], F.col("rate_date").desc()).select("day", "currency", "usd_per_unit")
 
 
 def iso_currency(code: Column) -> Column:

@@ -36,6 +36,13 @@ def canonical_id(system: Column | str, company_id: Column | str, entity: str, so
     return F.substring(F.sha2(F.concat_ws("\x1f", *parts), 256), 1, 32)
 
 
+def ref_id(system: str, entity: str, raw: Column) -> Column:
+    """The canonical id of the record a reference points at (another entity of the same system and company);
+    null when the reference is empty."""
+    ref = text(raw)
+    return F.when(ref.isNotNull(), canonical_id(system, F.col("company_id"), entity, ref))
+
+
 def text(value: Column) -> Column:
     """Trimmed text; empty text is null."""
     trimmed = F.trim(value)
@@ -164,6 +171,10 @@ def apply(mapping: Mapping, rows: DataFrame) -> DataFrame:
     if mapping.deleted:
         columns["is_deleted"] = F.lit(True)
     schema = spark_schema(ENTITIES[mapping.entity])
+    if "issued_at" in columns and "issued_on" in schema.fieldNames():
+        # a date-only source's issued_at is midnight UTC of its local date; where a source states no date, the UTC one
+        utc_day = F.to_date(columns["issued_at"])
+        columns["issued_on"] = F.coalesce(columns["issued_on"], utc_day) if "issued_on" in columns else utc_day
     given = {
         **columns,
         "canonical_id": canonical_id(mapping.system, F.col("company_id"), mapping.entity, source_id),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from jobs.silver.mapping import Fields, Mapping, canonical_id, money, struct_of, text
+from jobs.silver.mapping import Fields, Mapping, money, ref_id, struct_of, text
 from schemas.canonical.entities import DocumentLine
 
 SYSTEM = "netsuite"
@@ -28,15 +28,11 @@ def currency(raw: Column) -> Column:
     return F.coalesce(F.create_map(*[F.lit(x) for pair in CURRENCY_NAMES.items() for x in pair])[name], name)
 
 
-def _id(entity: str, raw: Column) -> Column:
-    return F.when(text(raw).isNotNull(), canonical_id(SYSTEM, F.col("company_id"), entity, text(raw)))
-
-
 def _lines(p: Column) -> Column:
     return F.transform(p["item"]["items"], lambda line, i: struct_of(
         DocumentLine,
         line_no=F.coalesce(text(line["line"]).try_cast("long"), i + 1),
-        product_id=_id("product", line["item"]["id"]),
+        product_id=ref_id(SYSTEM, "product", line["item"]["id"]),
         sku=text(line["item"]["refName"]),
         description=text(line["description"]),
         quantity=F.abs(F.coalesce(money(line["quantity"]), F.lit(0))),
@@ -52,8 +48,9 @@ def _document(p: Column, f: Fields, statuses: dict[str, str], party: str = "cust
     return {
         "source_id": p["id"],
         "number": text(p["tranId"]),
-        "party_id": _id(party, p["entity"]["id"]),
+        "party_id": ref_id(SYSTEM, party, p["entity"]["id"]),
         "issued_at": F.coalesce(f.instant("createdDate", p["createdDate"], required=False), F.to_timestamp(f.date("tranDate", p["tranDate"]))),
+        "issued_on": f.date("tranDate", p["tranDate"], required=False),
         "source_updated_at": f.instant("lastModifiedDate", p["lastModifiedDate"], required=False),
         "currency": f.required("currency.refName", currency(p["currency"]["refName"])),
         "status": f.enum("status", p["status"], statuses),
@@ -78,7 +75,7 @@ def invoice(p: Column, f: Fields) -> dict[str, Column]:
 
 def credit_memo(p: Column, f: Fields) -> dict[str, Column]:
     return _document(p, f, CREDIT_MEMO_STATUS) | {
-        "applies_to_invoice_id": _id("invoice", p["createdFrom"]["id"]),
+        "applies_to_invoice_id": ref_id(SYSTEM, "invoice", p["createdFrom"]["id"]),
     }
 
 
@@ -90,9 +87,9 @@ def payment(p: Column, f: Fields) -> dict[str, Column]:
     applied = F.filter(p["apply"]["items"], lambda item: text(item["apply"]) == "true")
     return {
         "source_id": p["id"],
-        "party_id": _id("customer", p["customer"]["id"]),
-        "invoice_id": _id("invoice", F.get(applied, 0)["doc"]["id"]),
-        "paid_at": F.coalesce(f.instant("createdDate", p["createdDate"], required=False), F.to_timestamp(f.date("tranDate", p["tranDate"]))),
+        "party_id": ref_id(SYSTEM, "customer", p["customer"]["id"]),
+        "invoice_id": ref_id(SYSTEM, "invoice", F.get(applied, 0)["doc"]["id"]),
+        "paid_at": F.to_timestamp(f.date("tranDate", p["tranDate"])),  # the payment's date, not when it was keyed in
         "source_updated_at": f.instant("lastModifiedDate", p["lastModifiedDate"], required=False),
         "currency": f.required("currency.refName", currency(p["currency"]["refName"])),
         "amount": f.decimal("payment", p["payment"]),

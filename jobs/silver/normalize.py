@@ -10,14 +10,12 @@ so tasks of different systems never contend for the same files.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from types import ModuleType
 
 import structlog
 from delta.tables import DeltaTable
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -28,7 +26,7 @@ from jobs.silver import businesscentral, csv_drop, fx, netsuite, odoo, quickbook
 from jobs.silver.mapping import Mapping, apply, loose, problem
 from jobs.silver.payload import parsed
 from jobs.storage import warehouse_filesystem
-from jobs.tables import ensure_table, exists, insert_new
+from jobs.tables import ensure_table, exists, first_per_key, insert_new
 from schemas.canonical.derive import MONEY, spark_schema
 from schemas.canonical.entities import ENTITIES, Document
 from schemas.contracts import Contract, ContractStore, FieldSpec
@@ -64,7 +62,7 @@ def _document_fx(rows: DataFrame, rates: DataFrame, entity: str) -> DataFrame:
     """USD amounts at the document's issue date (payments: the payment date); no rate is a problem."""
     model = ENTITIES[entity]
     if issubclass(model, Document):
-        day, amounts = F.to_date("issued_at"), ("subtotal", "total")
+        day, amounts = F.col("issued_on"), ("subtotal", "total")
     elif "amount_usd" in model.model_fields:
         day, amounts = F.to_date("paid_at"), ("amount",)
     else:
@@ -86,8 +84,7 @@ def _document_fx(rows: DataFrame, rates: DataFrame, entity: str) -> DataFrame:
 def _latest_first(rows: DataFrame) -> DataFrame:
     """One row per canonical id: the latest source update (ties: the larger payload hash, so any order of
     processing picks the same row)."""
-    newest = Window.partitionBy("canonical_id").orderBy(F.col("source_updated_at").desc_nulls_last(), F.col("_bronze.payload_sha256").desc())
-    return rows.withColumn("_n", F.row_number().over(newest)).where("_n = 1").drop("_n")
+    return first_per_key(rows, ["canonical_id"], F.col("source_updated_at").desc_nulls_last(), F.col("_bronze.payload_sha256").desc())
 
 
 def table_schema(entity: str) -> T.StructType:
@@ -129,6 +126,7 @@ def _quarantine(spark: SparkSession, settings: Settings, mapping: Mapping, rows:
 
 @dataclass
 class NormalizeSummary:
+    run_id: str
     bronze_rows: int = 0
     mapped: dict[str, int] = field(default_factory=dict)
     quarantined: int = 0
@@ -165,9 +163,8 @@ def _document_lines(bronze: DataFrame, changes: DataFrame, mapping: Mapping, sto
     touched = (changes.where(F.col("stream") == mapping.stream).select(F.col("record_key").alias("parent"))
                .unionByName(line_rows(changes).select("parent")).distinct())
     headers = bronze.where(F.col("stream") == mapping.stream).join(touched, F.col("record_key") == F.col("parent"), "left_semi")
-    newest = Window.partitionBy("parent", "record_key").orderBy(F.col("source_updated_at").desc_nulls_last(), F.col("payload_sha256").desc())
-    lines = (line_rows(bronze).join(touched, "parent", "left_semi")
-             .withColumn("_n", F.row_number().over(newest)).where("_n = 1")
+    newest = (F.col("source_updated_at").desc_nulls_last(), F.col("payload_sha256").desc())
+    lines = (first_per_key(line_rows(bronze).join(touched, "parent", "left_semi"), ["parent", "record_key"], *newest)
              .groupBy("parent").agg(F.sort_array(F.collect_list("line")).alias("_joined_lines"),
                                     F.max("source_updated_at").alias("lines_updated_at"))
              .withColumn("_joined_lines", F.transform("_joined_lines", lambda line, i: line.withField("line_no", (i + 1).cast("long")))))
@@ -210,7 +207,7 @@ def _normalize_batch(spark: SparkSession, settings: Settings, batch: _Batch, rat
 
 
 def normalize(spark: SparkSession, settings: Settings, systems: list[str] | None = None) -> NormalizeSummary:
-    summary = NormalizeSummary()
+    summary = NormalizeSummary(quarantine.new_run_id("normalize"))
     rates = fx.load(spark, settings)
     store = ContractStore(approved=warehouse_filesystem(settings))
     progress = ensure_table(spark, progress_uri(settings), PROGRESS_SCHEMA)
@@ -239,14 +236,14 @@ def normalize(spark: SparkSession, settings: Settings, systems: list[str] | None
 def replay(spark: SparkSession, settings: Settings, selection: quarantine.Selection) -> NormalizeSummary:
     """Map the selected silver quarantine rows' bronze records again with today's mappings and rates: the
     ones that map now enter silver and are resolved; the others stay exactly as they are."""
-    summary = NormalizeSummary()
+    replay_run = quarantine.new_run_id("replay")
+    summary = NormalizeSummary(replay_run)
     waiting = quarantine.select(spark, settings, selection).where(F.col("layer") == "silver").cache()
     systems = [r["system"] for r in waiting.select("system").distinct().collect()]
     if not systems:
         return summary
     rates = fx.load(spark, settings)
     store = ContractStore(approved=warehouse_filesystem(settings))
-    replay_run = "replay-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     for system in systems:
         keys = waiting.where(F.col("system") == system).select("stream", "company_id", "record_key", "payload_sha256")
         rows = spark.read.format("delta").load(bronze_uri(settings, system)).join(keys, ["stream", "company_id", "record_key", "payload_sha256"], "left_semi").cache()

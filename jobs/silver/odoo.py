@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from jobs.silver.mapping import Fields, Lines, Mapping, canonical_id, money, struct_of, text
+from jobs.silver.mapping import Fields, Lines, Mapping, money, ref_id, struct_of, text
 from schemas.canonical.entities import DocumentLine
 
 SYSTEM = "odoo"
@@ -26,13 +26,9 @@ def value(raw: Column) -> Column:
     return F.when(trimmed != "false", trimmed)
 
 
-def ref_id(raw: Column) -> Column:
+def many2one_id(raw: Column) -> Column:
     """The id of a many2one pair [id, "name"] (null when Odoo sent false)."""
     return value(F.get(raw, 0))
-
-
-def _id(entity: str, raw: Column) -> Column:
-    return F.when(raw.isNotNull(), canonical_id(SYSTEM, F.col("company_id"), entity, raw))
 
 
 def _line(quantity: str, order: str) -> Callable[[Column], Column]:
@@ -42,7 +38,7 @@ def _line(quantity: str, order: str) -> Callable[[Column], Column]:
         return struct_of(
             DocumentLine,
             line_no=text(p[order]).try_cast("long"),
-            product_id=_id("product", ref_id(p["product_id"])),
+            product_id=ref_id(SYSTEM, "product", many2one_id(p["product_id"])),
             description=value(p["name"]),
             quantity=F.coalesce(money(p[quantity]), F.lit(0)),
             unit_price=F.coalesce(money(p["price_unit"]), F.lit(0)),
@@ -56,7 +52,7 @@ def _document(p: Column, f: Fields, issued: str, party: str = "customer") -> dic
     return {
         "source_id": p["id"],
         "number": value(p["name"]),
-        "party_id": _id(party, ref_id(p["partner_id"])),
+        "party_id": ref_id(SYSTEM, party, many2one_id(p["partner_id"])),
         "issued_at": f.instant(issued, p[issued]),
         "source_updated_at": f.instant("write_date", p["write_date"], required=False),
         "currency": f.required("currency_id", F.upper(value(F.get(p["currency_id"], 1)))),
@@ -100,15 +96,15 @@ def invoice(p: Column, f: Fields) -> dict[str, Column]:
 
 
 def credit_note(p: Column, f: Fields) -> dict[str, Column]:
-    return _move(p, f) | {"applies_to_invoice_id": _id("invoice", ref_id(p["reversed_entry_id"]))}
+    return _move(p, f) | {"applies_to_invoice_id": ref_id(SYSTEM, "invoice", many2one_id(p["reversed_entry_id"]))}
 
 
 def payment(p: Column, f: Fields) -> dict[str, Column]:
     settled = F.filter(p["reconciled_invoice_ids"], lambda i: value(i).isNotNull())
     return {
         "source_id": p["id"],
-        "party_id": _id("customer", ref_id(p["partner_id"])),
-        "invoice_id": _id("invoice", value(F.get(settled, 0))),
+        "party_id": ref_id(SYSTEM, "customer", many2one_id(p["partner_id"])),
+        "invoice_id": ref_id(SYSTEM, "invoice", value(F.get(settled, 0))),
         "paid_at": F.to_timestamp(f.date("date", p["date"])),
         "source_updated_at": f.instant("write_date", p["write_date"], required=False),
         "currency": f.required("currency_id", F.upper(value(F.get(p["currency_id"], 1)))),
@@ -153,12 +149,12 @@ def product(p: Column, f: Fields) -> dict[str, Column]:
 
 
 def _order_lines(stream: str, quantity: str) -> Lines:
-    return Lines(stream, parent=lambda p: ref_id(p["order_id"]), line=_line(quantity, "sequence"))
+    return Lines(stream, parent=lambda p: many2one_id(p["order_id"]), line=_line(quantity, "sequence"))
 
 
 def _move_lines(stream: str) -> Lines:
     """Only product lines are document lines (tax and receivable lines are the ledger's other side)."""
-    return Lines(stream, parent=lambda p: F.when(value(p["display_type"]) == "product", ref_id(p["move_id"])), line=_line("quantity", "id"))
+    return Lines(stream, parent=lambda p: F.when(value(p["display_type"]) == "product", many2one_id(p["move_id"])), line=_line("quantity", "id"))
 
 
 MAPPINGS = (

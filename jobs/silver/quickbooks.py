@@ -8,7 +8,7 @@ from __future__ import annotations
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from jobs.silver.mapping import Fields, Mapping, canonical_id, money, money_sum, struct_of, text
+from jobs.silver.mapping import Fields, Mapping, money, money_sum, ref_id, struct_of, text
 from schemas.canonical.entities import DocumentLine
 
 SYSTEM = "quickbooks"
@@ -17,17 +17,13 @@ SYSTEM = "quickbooks"
 PO_STATUS = {"Open": "open", "Closed": "received"}
 
 
-def _id(entity: str, raw: Column) -> Column:
-    return F.when(text(raw).isNotNull(), canonical_id(SYSTEM, F.col("company_id"), entity, text(raw)))
-
-
 def _lines(p: Column, detail: str) -> Column:
     """Item lines only (QuickBooks adds a SubTotalLineDetail line that repeats their sum)."""
     items = F.filter(p["Line"], lambda line: text(line["DetailType"]) == detail)
     return F.transform(items, lambda line, i: struct_of(
         DocumentLine,
         line_no=F.coalesce(text(line["LineNum"]).try_cast("long"), i + 1),
-        product_id=_id("product", line[detail]["ItemRef"]["value"]),
+        product_id=ref_id(SYSTEM, "product", line[detail]["ItemRef"]["value"]),
         sku=text(line[detail]["ItemRef"]["name"]),
         description=text(line["Description"]),
         quantity=F.coalesce(money(line[detail]["Qty"]), F.lit(0)),
@@ -44,9 +40,10 @@ def _document(p: Column, f: Fields, detail: str, party: tuple[str, str]) -> dict
     return {
         "source_id": p["Id"],
         "number": text(p["DocNumber"]),
-        "party_id": _id(entity, p[ref]["value"]),
+        "party_id": ref_id(SYSTEM, entity, p[ref]["value"]),
         "issued_at": F.coalesce(f.instant("MetaData.CreateTime", p["MetaData"]["CreateTime"], required=False),
                                 F.to_timestamp(f.date("TxnDate", p["TxnDate"]))),
+        "issued_on": f.date("TxnDate", p["TxnDate"], required=False),
         "source_updated_at": f.instant("MetaData.LastUpdatedTime", p["MetaData"]["LastUpdatedTime"], required=False),
         "currency": f.required("CurrencyRef.value", F.upper(text(p["CurrencyRef"]["value"]))),
         "subtotal": subtotal,
@@ -78,7 +75,7 @@ def credit_memo(p: Column, f: Fields) -> dict[str, Column]:
     return columns | {
         "tax_total": F.coalesce(f.decimal("TxnTaxDetail.TotalTax", p["TxnTaxDetail"]["TotalTax"], required=False), F.lit(0)),
         "status": F.when(f.decimal("RemainingCredit", p["RemainingCredit"], required=False) == 0, "paid").otherwise("open"),
-        "applies_to_invoice_id": _id("invoice", F.get(credited, 0)["TxnId"]),
+        "applies_to_invoice_id": ref_id(SYSTEM, "invoice", F.get(credited, 0)["TxnId"]),
     }
 
 
@@ -95,10 +92,9 @@ def payment(p: Column, f: Fields) -> dict[str, Column]:
     settles = F.filter(F.flatten(F.transform(p["Line"], lambda line: line["LinkedTxn"])), lambda txn: text(txn["TxnType"]) == "Invoice")
     return {
         "source_id": p["Id"],
-        "party_id": _id("customer", p["CustomerRef"]["value"]),
-        "invoice_id": _id("invoice", F.get(settles, 0)["TxnId"]),
-        "paid_at": F.coalesce(f.instant("MetaData.CreateTime", p["MetaData"]["CreateTime"], required=False),
-                              F.to_timestamp(f.date("TxnDate", p["TxnDate"]))),
+        "party_id": ref_id(SYSTEM, "customer", p["CustomerRef"]["value"]),
+        "invoice_id": ref_id(SYSTEM, "invoice", F.get(settles, 0)["TxnId"]),
+        "paid_at": F.to_timestamp(f.date("TxnDate", p["TxnDate"])),  # the payment's date, not when it was keyed in
         "source_updated_at": f.instant("MetaData.LastUpdatedTime", p["MetaData"]["LastUpdatedTime"], required=False),
         "currency": f.required("CurrencyRef.value", F.upper(text(p["CurrencyRef"]["value"]))),
         "amount": f.decimal("TotalAmt", p["TotalAmt"]),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from jobs.silver.mapping import Fields, Mapping, canonical_id, money, money_sum, struct_of, text
+from jobs.silver.mapping import Fields, Mapping, money, money_sum, ref_id, struct_of, text
 from schemas.canonical.entities import DocumentLine
 
 SYSTEM = "shopify"
@@ -16,15 +16,11 @@ SYSTEM = "shopify"
 FULFILLMENT_STATUS = {"fulfilled": "fulfilled", "partial": "open", "unfulfilled": "open", "restocked": "cancelled"}
 
 
-def _id(system_entity: str, raw: Column) -> Column:
-    return F.when(text(raw).isNotNull(), canonical_id(SYSTEM, F.col("company_id"), system_entity, text(raw)))
-
-
 def order(p: Column, f: Fields) -> dict[str, Column]:
     lines = F.transform(p["line_items"], lambda line, i: struct_of(
         DocumentLine,
         line_no=i + 1,
-        product_id=_id("product", line["product_id"]),
+        product_id=ref_id(SYSTEM, "product", line["product_id"]),
         sku=text(line["sku"]),
         description=text(line["title"]),
         quantity=money(line["quantity"]),
@@ -39,8 +35,10 @@ def order(p: Column, f: Fields) -> dict[str, Column]:
     return {
         "source_id": p["id"],
         "number": text(p["name"]),
-        "party_id": _id("customer", p["customer"]["id"]),
+        "party_id": ref_id(SYSTEM, "customer", p["customer"]["id"]),
         "issued_at": f.instant("created_at", p["created_at"]),
+        # the shop's local time, offset and all: its date part is the local date (a bad value is created_at's problem)
+        "issued_on": F.try_to_date(F.substring(text(p["created_at"]), 1, 10)),
         "currency": f.required("currency", F.upper(text(p["currency"]))),
         "status": (F.when(text(p["cancelled_at"]).isNotNull(), "cancelled")
                    .when(text(p["financial_status"]).isin("refunded", "voided"), "void")
@@ -54,10 +52,12 @@ def order(p: Column, f: Fields) -> dict[str, Column]:
 
 
 def customer(p: Column, f: Fields) -> dict[str, Column]:
-    """Shopify customers are people: the (tokenized) first and last name stand for the name."""
+    """Shopify customers are people. The default address's full name is the name (its token is comparable with
+    the full-name tokens other systems hold); without an address, the first and last name tokens stand for it."""
     return {
         "source_id": p["id"],
-        "name_token": f.required("first_name", text(F.concat_ws(" ", text(p["first_name"]), text(p["last_name"])))),
+        "name_token": f.required("first_name", F.coalesce(text(p["default_address"]["name"]),
+                                                          text(F.concat_ws(" ", text(p["first_name"]), text(p["last_name"]))))),
         "is_person": F.lit(True),
         "email_token": text(p["email"]),
         "phone_token": F.coalesce(text(p["phone"]), text(p["default_address"]["phone"])),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from jobs.silver.mapping import Fields, Mapping, canonical_id, money, money_sum, struct_of, text
+from jobs.silver.mapping import Fields, Mapping, money, money_sum, ref_id, struct_of, text
 from schemas.canonical.entities import DocumentLine
 
 SYSTEM = "x12"
@@ -22,10 +22,6 @@ def element(segments: Column, tag: str, index: int, qualifier: str | None = None
     when there is no such segment or it is shorter."""
     found = F.filter(segments, lambda s: (F.get(s, 0) == tag) & (F.lit(True) if qualifier is None else F.get(s, 1) == qualifier))
     return F.get(F.get(found, 0), index)
-
-
-def _id(entity: str, raw: Column) -> Column:
-    return F.when(text(raw).isNotNull(), canonical_id(SYSTEM, F.col("company_id"), entity, text(raw)))
 
 
 def _lines(p: Column, item: str) -> Column:
@@ -51,7 +47,7 @@ def _document(p: Column, f: Fields, item: str, date: tuple[str, Column], currenc
     return {
         "source_id": p["number"],
         "number": text(p["number"]),
-        "party_id": _id(party_entity, party),
+        "party_id": ref_id(SYSTEM, party_entity, party),
         "issued_at": F.to_timestamp(f.date(*date, formats=("yyyyMMdd",))),
         "currency": F.upper(F.coalesce(text(currency), F.lit("USD"))),
         "lines": lines,

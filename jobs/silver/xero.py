@@ -7,7 +7,7 @@ from __future__ import annotations
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from jobs.silver.mapping import Fields, Mapping, canonical_id, money, struct_of, text
+from jobs.silver.mapping import Fields, Mapping, money, ref_id, struct_of, text
 from schemas.canonical.entities import DocumentLine
 
 SYSTEM = "xero"
@@ -16,15 +16,11 @@ INVOICE_STATUS = {"DRAFT": "open", "SUBMITTED": "open", "AUTHORISED": "open", "P
 PO_STATUS = {"DRAFT": "open", "SUBMITTED": "open", "AUTHORISED": "open", "BILLED": "received", "DELETED": "cancelled"}
 
 
-def _id(entity: str, raw: Column) -> Column:
-    return F.when(text(raw).isNotNull(), canonical_id(SYSTEM, F.col("company_id"), entity, text(raw)))
-
-
 def _lines(p: Column) -> Column:
     return F.transform(p["LineItems"], lambda line, i: struct_of(
         DocumentLine,
         line_no=i + 1,
-        product_id=_id("product", line["Item"]["ItemID"]),
+        product_id=ref_id(SYSTEM, "product", line["Item"]["ItemID"]),
         sku=text(line["ItemCode"]),
         description=text(line["Description"]),
         quantity=F.coalesce(money(line["Quantity"]), F.lit(0)),
@@ -40,7 +36,7 @@ def _document(p: Column, f: Fields, id_field: str, number_field: str, party: str
     return {
         "source_id": p[id_field],
         "number": text(p[number_field]),
-        "party_id": _id(party, p["Contact"]["ContactID"]),
+        "party_id": ref_id(SYSTEM, party, p["Contact"]["ContactID"]),
         "issued_at": f.ms_instant("Date", p["Date"]),
         "source_updated_at": f.ms_instant("UpdatedDateUTC", p["UpdatedDateUTC"], required=False),
         "currency": f.required("CurrencyCode", F.upper(text(p["CurrencyCode"]))),
@@ -68,7 +64,7 @@ def credit_note(p: Column, f: Fields) -> dict[str, Column]:
     columns = _document(p, f, "CreditNoteID", "CreditNoteNumber")
     return columns | {
         "status": f.enum("Status", p["Status"], INVOICE_STATUS),
-        "applies_to_invoice_id": _id("invoice", F.get(p["Allocations"], 0)["Invoice"]["InvoiceID"]),
+        "applies_to_invoice_id": ref_id(SYSTEM, "invoice", F.get(p["Allocations"], 0)["Invoice"]["InvoiceID"]),
     }
 
 
@@ -83,8 +79,8 @@ def purchase_order(p: Column, f: Fields) -> dict[str, Column]:
 def payment(p: Column, f: Fields) -> dict[str, Column]:
     return {
         "source_id": p["PaymentID"],
-        "party_id": _id("customer", p["Invoice"]["Contact"]["ContactID"]),
-        "invoice_id": _id("invoice", p["Invoice"]["InvoiceID"]),
+        "party_id": ref_id(SYSTEM, "customer", p["Invoice"]["Contact"]["ContactID"]),
+        "invoice_id": ref_id(SYSTEM, "invoice", p["Invoice"]["InvoiceID"]),
         "paid_at": f.ms_instant("Date", p["Date"]),
         "source_updated_at": f.ms_instant("UpdatedDateUTC", p["UpdatedDateUTC"], required=False),
         "currency": f.required("Invoice.CurrencyCode", F.upper(text(p["Invoice"]["CurrencyCode"]))),

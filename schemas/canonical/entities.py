@@ -106,6 +106,8 @@ class Document(Canonical):
     number: str | None = None
     party_id: str | None = Field(None, description="canonical_id of the customer (sales) or vendor (purchases)")
     issued_at: datetime
+    issued_on: date = Field(description="the business date in the company's own time zone, as the source states it: weeks and months "
+                                        "are of this date, and the FX rate is this date's")
     currency: CurrencyCode
     fx_rate_usd: Rate | None = Field(None, description="USD per unit of `currency` on the issue date")
     status: DocumentStatus
@@ -115,6 +117,7 @@ class Document(Canonical):
     subtotal_usd: Money | None = None
     total_usd: Money | None = None
     lines: list[DocumentLine] = Field(default_factory=list)
+    duplicate_of: str | None = Field(None, description="canonical_id of the record this one repeats (same system, company and number): counted once, through that one")
 
 
 class SalesOrder(Document):
@@ -143,6 +146,7 @@ class Payment(Canonical):
     currency: CurrencyCode
     amount: Money
     amount_usd: Money | None = None
+    duplicate_of: str | None = Field(None, description="canonical_id of the payment this one repeats (same invoice, instant and amount)")
 
 
 class InventorySnapshot(Canonical):

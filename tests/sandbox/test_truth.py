@@ -197,8 +197,8 @@ def hand_made_truth(tmp_path: Path) -> dict[str, dict[str, str]]:
         _document(qb, "invoice", "5", day_one, 100.0, truth={"duplicate_of": "1", "defects": ["duplicate"]}),
         _document(qb, "invoice", "6", day_one, 999.0, truth={"poison": "total", "defects": ["poison"]}),
         _document(qb, "credit_note", "1", _at(2), 10.0, applies_to="1"),  # subtracts
-        _document(qb, "invoice", "7", _at(6, 23, 59, 59), 5.0),  # Sunday 23:59:59 UTC: still week one
-        _document(qb, "invoice", "8", _at(7, 0, 0, 0), 7.0),  # Monday 00:00 UTC: week two
+        _document(qb, "invoice", "7", _at(6, 22, 59, 59), 5.0),  # Sunday 23:59:59 in Paris (22:59:59 UTC): still week one
+        _document(qb, "invoice", "8", _at(6, 23, 0, 0), 7.0),  # Monday 00:00 in Paris (Sunday 23:00 UTC): week two, the company's week
         _document(qb, "purchase_order", "1", day_one, 60.0),
         _document(qb, "purchase_order", "2", day_one, 25.0),
         _document(qb, "purchase_order", "2", day_one, 25.0, version=2, updated=_at(2), status="cancelled"),

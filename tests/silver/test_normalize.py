@@ -1,6 +1,6 @@
-"""Silver normalize on real Spark + Delta over the landed sandbox (after bronze ingest): Shopify orders,
-customers and products become canonical rows matching the sandbox's truth, in USD; rerunning changes no
-table; a record that cannot map is quarantined naming its field."""
+"""Silver normalize on real Spark + Delta over the landed sandbox (after bronze ingest): every system's
+documents become canonical rows matching the sandbox's truth, in USD; building again or replaying changes
+no table (derived ones included); a record that cannot map is quarantined naming its field."""
 
 from __future__ import annotations
 
@@ -17,18 +17,11 @@ from jobs.bronze.ingest import ingest
 from jobs.ops import quarantine
 from jobs.ops.quarantine import Selection
 from jobs.silver import fx, shopify
+from jobs.silver.build import build, replay_and_derive
 from jobs.silver.normalize import normalize, replay, silver_uri
 from tests.warehouse_checks import checksums
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def normalized(spark, landed, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("silver")
-    settings = landed.warehouse(folder)
-    ingest(spark, settings)
-    return folder, settings, normalize(spark, settings)
 
 
 def _latest(landed, system: str, entity: str) -> dict[tuple[str, str], object]:
@@ -47,9 +40,9 @@ def _latest(landed, system: str, entity: str) -> dict[tuple[str, str], object]:
     ("netsuite", "sales_order"), ("netsuite", "invoice"), ("netsuite", "purchase_order"),
     ("odoo", "sales_order"), ("odoo", "invoice"), ("odoo", "purchase_order"), ("csv", "invoice"),
 ])
-def test_given_bronze_when_normalized_then_documents_match_the_truth_in_original_currency_and_usd(spark, normalized, landed, system, entity):
-    _, settings, summary = normalized
-    assert summary.mapped[entity] > 5
+def test_given_bronze_when_normalized_then_documents_match_the_truth_in_original_currency_and_usd(spark, silver, landed, system, entity):
+    settings = silver.settings
+    assert silver.summary.normalized.mapped[entity] > 5
     silver = spark.read.format("delta").load(silver_uri(settings, entity)).where(F.col("source_system") == system)
     documents = {(r["company_id"], r["source_id"]): r for r in silver.collect()}
     truth = _latest(landed, system, entity)
@@ -66,14 +59,13 @@ def test_given_bronze_when_normalized_then_documents_match_the_truth_in_original
         assert len(row["lines"]) == len(record.body["lines"])
 
 
-def test_given_normalized_silver_when_normalized_again_or_replayed_then_no_table_changes(spark, normalized):
-    folder, settings, _ = normalized
-    before = checksums(spark, folder)
-    again = normalize(spark, settings)
-    assert again.bronze_rows == 0
-    replay(spark, settings, Selection(layer="silver"))
-    replay(spark, settings, Selection(layer="silver"))
-    assert checksums(spark, folder) == before
+def test_given_built_silver_when_built_again_or_replayed_then_no_table_changes(spark, silver):
+    before = checksums(spark, silver.folder)
+    again = build(spark, silver.settings)
+    assert again.normalized.bronze_rows == 0
+    replay_and_derive(spark, silver.settings, Selection(layer="silver"))
+    replay_and_derive(spark, silver.settings, Selection(layer="silver"))
+    assert checksums(spark, silver.folder) == before
 
 
 def _clean_order(record: dict) -> bool:
