@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -15,7 +15,7 @@ from schemas.canonical.entities import ENTITIES, Invoice
 INVOICE = dict(
     canonical_id="inv-1", company_id="c00001", source_system="quickbooks", source_id="239",
     source_updated_at=datetime(2026, 1, 5, 10, tzinfo=timezone.utc), bronze_record_key="k", extract_run_id="r1",
-    issued_at=datetime(2026, 1, 5, tzinfo=timezone.utc), currency="EUR", status="open",
+    issued_at=datetime(2026, 1, 5, tzinfo=timezone.utc), issued_on=date(2026, 1, 5), currency="EUR", status="open",
     subtotal=Decimal("100"), tax_total=Decimal("19"), total=Decimal("119"),
     lines=[dict(line_no=1, quantity=Decimal("2"), unit_price=Decimal("50"), amount=Decimal("100"), tax_amount=Decimal("19"))],
 )
