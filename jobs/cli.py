@@ -308,7 +308,7 @@ def review_list(
     status: Annotated[str, typer.Option(help="open, approved, rejected or all.")] = "open",
     profile: ProfileOption = None, warehouse: WarehouseOption = None, as_json: JsonOption = False,
 ) -> None:
-    """Drift items, and quarantined records grouped by layer, kind, system and rule."""
+    """Review items (drifts, uncertain entity matches), and quarantined records grouped by layer, kind, system and rule."""
     from pyspark.sql import functions as F
 
     from jobs.ops import quarantine, review
