@@ -353,7 +353,7 @@ def review_show(
     if not found:
         raise _fail(f"no review item or quarantined record {target}: `groundswell review list` shows them", 1)
     shown = found[0]
-    if shown.get("kind") == "match":
+    if shown.get("kind") == review.MATCH_KIND:
         from jobs.silver.master import pair_records
 
         shown["records"] = pair_records(spark, settings, shown["stream"], shown["subject"])

@@ -1,5 +1,7 @@
-"""Delta table primitives every layer shares: create-if-missing, insert-only MERGE by a declared key, the
-first row per key, and an order-independent content checksum (what the idempotency tests compare)."""
+"""Delta table primitives every layer shares: create-if-missing, insert-only MERGE by a declared key, a
+table brought in line with its derivation (rewriting only what differs), a column set only where it
+differs, the first row per key, and an order-independent content checksum (what the idempotency tests
+compare)."""
 
 from __future__ import annotations
 
@@ -34,6 +36,24 @@ def insert_new(table: DeltaTable, rows: DataFrame, key: Sequence[str], *, prune:
     condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
     merge = table.alias("t").merge(rows.alias("s"), F.expr(condition) if prune is None else F.expr(condition) & prune)
     merge.whenNotMatchedInsertAll().execute()
+
+
+def sync(table: DeltaTable, rows: DataFrame, key: Sequence[str], *, scope: str | None = None) -> None:
+    """Make the table hold exactly `rows` (within `scope`, a condition on the target's `t.` columns, when
+    given): new keys inserted, changed rows updated, vanished keys deleted, equal rows left alone — so a
+    rerun that derives the same rows commits no file."""
+    on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
+    changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in rows.columns if c not in key)
+    merge = (table.alias("t").merge(rows.alias("s"), on if scope is None else f"({on}) AND {scope}")
+             .whenMatchedUpdateAll(condition=changed or None).whenNotMatchedInsertAll())
+    merge.whenNotMatchedBySourceDelete(condition=scope).execute()
+
+
+def set_where_differs(spark: SparkSession, uri: str, values: DataFrame, column: str) -> None:
+    """Set `column` of the table at `uri` from `values` (canonical_id, column) on the rows where it differs:
+    a rerun that derives the same values rewrites no file."""
+    DeltaTable.forPath(spark, uri).alias("t").merge(values.alias("s"), "t.canonical_id = s.canonical_id").whenMatchedUpdate(
+        condition=f"NOT (t.`{column}` <=> s.`{column}`)", set={column: f"s.`{column}`"}).execute()
 
 
 def first_per_key(rows: DataFrame, key: Sequence[str | Column], *order: str | Column) -> DataFrame:

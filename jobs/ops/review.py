@@ -53,6 +53,9 @@ DECISION_SCHEMA = StructType([
 ])
 
 
+MATCH_KIND = "match"
+
+
 class ReviewError(Exception):
     """A decision that cannot be taken (unknown item, already decided, no reason given)."""
 
@@ -85,6 +88,15 @@ def open_items(spark: SparkSession, settings: Settings, new_items: DataFrame) ->
     rows = new_items.select(*[c for c in ITEM_SCHEMA.fieldNames() if c not in ("status", "decision_id")],
                             F.lit("open").alias("status"), F.lit(None).cast("string").alias("decision_id"))
     insert_new(items(spark, settings), rows, ["review_id"])
+
+
+def open_match_items(spark: SparkSession, settings: Settings, entity: str, pairs: DataFrame, run_id: str) -> None:
+    """Open a "match" item per pair of `entity` records (`pairs`: subject "id_l|id_r|company", detail)."""
+    open_items(spark, settings, pairs.select(
+        review_id(F.lit(MATCH_KIND), F.lit(entity), F.col("subject")).alias("review_id"), F.lit(MATCH_KIND).alias("kind"),
+        F.lit("silver").alias("system"), F.lit(entity).alias("stream"), "subject", F.lit(None).cast("int").alias("contract_version"),
+        F.concat(F.lit(f"same {entity}? "), F.col("detail")).alias("detail"), F.lit(run_id).alias("opened_run"),
+        F.current_timestamp().alias("opened_at")))
 
 
 @dataclass(frozen=True)
@@ -157,10 +169,10 @@ def decide_item(spark: SparkSession, settings: Settings, item_id: str, decision:
     item = found[0]
     if item["status"] != "open":
         raise ReviewError(f"review item {item_id} is already {item['status']} (decision {item['decision_id']})")
-    if item["kind"] == "match":
+    if item["kind"] == MATCH_KIND:
         linked = "linked" if decision.decision == "approve" else "kept apart"
         effect = f"{item['stream']} pair {item['subject']} {linked} from the next normalize on"
-        decision_id = record_decisions(spark, settings, decision, [("match", item_id, effect)])
+        decision_id = record_decisions(spark, settings, decision, [(MATCH_KIND, item_id, effect)])
         close_item(spark, settings, item_id, decision, decision_id)
         return Outcome(decision_id, 1, [effect])
     return _decide_drift(spark, settings, item, decision)

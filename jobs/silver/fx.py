@@ -14,14 +14,13 @@ import io
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from pyarrow import fs as pafs
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, DecimalType, StringType, StructField, StructType
 
 from jobs.settings import Settings
-from jobs.storage import warehouse_filesystem
-from jobs.tables import ensure_table, first_per_key
+from jobs.storage import reference_files
+from jobs.tables import ensure_table, first_per_key, sync
 
 REFERENCE_DIR = "landing/_reference/fx"
 #: Non-ISO spellings people and some systems key for currencies; read as the ISO code they mean.
@@ -85,23 +84,12 @@ def uri(settings: Settings) -> str:
 def load(spark: SparkSession, settings: Settings) -> DataFrame:
     """Bring `silver/fx_rate` in line with every reference file (a later file wins for a date it repeats);
     rates that did not change are not rewritten."""
-    filesystem, root = warehouse_filesystem(settings)
-    folder = f"{root}/{REFERENCE_DIR}"
-    rows = []
-    if filesystem.get_file_info(folder).type != pafs.FileType.NotFound:
-        for info in sorted(filesystem.get_file_info(pafs.FileSelector(folder)), key=lambda i: i.path):
-            if info.base_name.endswith(".csv"):
-                with filesystem.open_input_stream(info.path, compression=None) as stream:
-                    text = stream.read().decode()
-                rows += [(d, c, r, info.base_name) for d, c, r in parse_ecb_csv(text, info.path)]
+    rows = [(d, c, r, path.rsplit("/", 1)[-1]) for path, text in reference_files(settings, REFERENCE_DIR) for d, c, r in parse_ecb_csv(text, path)]
     frame = spark.createDataFrame([(d, c, str(round(r, 10)), f) for d, c, r, f in rows],
                                   "rate_date date, currency string, usd_per_unit string, source_file string")
     rates = (first_per_key(frame, ["rate_date", "currency"], F.col("source_file").desc())
              .select("rate_date", "currency", F.col("usd_per_unit").cast(RATE).alias("usd_per_unit"), "source_file"))
-    table = ensure_table(spark, uri(settings), SCHEMA)
-    changed = "NOT (t.usd_per_unit <=> s.usd_per_unit AND t.source_file <=> s.source_file)"
-    (table.alias("t").merge(rates.alias("s"), "t.rate_date = s.rate_date AND t.currency = s.currency")
-     .whenMatchedUpdateAll(condition=changed).whenNotMatchedInsertAll().whenNotMatchedBySourceDelete().execute())
+    sync(ensure_table(spark, uri(settings), SCHEMA), rates, ["rate_date", "currency"])
     return spark.read.format("delta").load(uri(settings))
 
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 import pandas as pd
 import splink.comparison_library as cl
 import structlog
-from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -33,11 +32,10 @@ from splink.clustering import cluster_pairwise_predictions_at_threshold
 from jobs.ops import review
 from jobs.settings import Settings
 from jobs.silver.normalize import silver_uri
-from jobs.tables import ensure_table, exists
+from jobs.tables import ensure_table, exists, set_where_differs, sync
 
 log = structlog.get_logger("groundswell.silver.master")
 
-MATCH_KIND = "match"
 SEED = 7
 
 PAIR_SCHEMA = T.StructType([
@@ -170,7 +168,7 @@ def masters(records: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
 
 def _decided_pairs(spark: SparkSession, settings: Settings, entity: str) -> pd.DataFrame:
     decided = (review.items(spark, settings).toDF()
-               .where((F.col("kind") == MATCH_KIND) & (F.col("stream") == entity) & (F.col("status") != "open"))
+               .where((F.col("kind") == review.MATCH_KIND) & (F.col("stream") == entity) & (F.col("status") != "open"))
                .select(F.split("subject", r"\|").alias("ids"), "status", "decision_id"))
     left, right = F.get("ids", 0), F.get("ids", 1)  # Splink puts the smaller id left; so do decided pairs
     rows = decided.select(F.least(left, right).alias("canonical_id_l"), F.greatest(left, right).alias("canonical_id_r"),
@@ -184,12 +182,7 @@ def _open_review_items(spark: SparkSession, settings: Settings, entity: str, pai
         return 0
     subject = uncertain["canonical_id_l"] + "|" + uncertain["canonical_id_r"] + "|" + uncertain["company_id"]
     detail = ("p=" + uncertain["match_probability"].round(4).astype(str) + "; agreeing: " + uncertain["agreeing"].replace("", "nothing"))
-    frame = spark.createDataFrame(pd.DataFrame({"subject": subject, "detail": detail}))
-    review.open_items(spark, settings, frame.select(
-        review.review_id(F.lit(MATCH_KIND), F.lit(entity), F.col("subject")).alias("review_id"), F.lit(MATCH_KIND).alias("kind"),
-        F.lit("silver").alias("system"), F.lit(entity).alias("stream"), "subject", F.lit(None).cast("int").alias("contract_version"),
-        F.concat(F.lit(f"same {entity}? "), F.col("detail")).alias("detail"), F.lit(run_id).alias("opened_run"),
-        F.current_timestamp().alias("opened_at")))
+    review.open_match_items(spark, settings, entity, spark.createDataFrame(pd.DataFrame({"subject": subject, "detail": detail})), run_id)
     return len(uncertain)
 
 
@@ -218,15 +211,10 @@ def resolve(spark: SparkSession, settings: Settings, run_id: str) -> MasterSumma
                        settings.master.link_probability, settings.master.review_probability)
         resolved = masters(records, pairs)
         pairs_frame = spark.createDataFrame(pairs.assign(entity=linkage.entity)[PAIR_SCHEMA.fieldNames()], PAIR_SCHEMA)
-        pairs_table.alias("t").merge(
-            pairs_frame.alias("s"), f"t.entity = '{linkage.entity}' AND t.canonical_id_l = s.canonical_id_l AND t.canonical_id_r = s.canonical_id_r",
-        ).whenMatchedUpdateAll(condition="NOT (t.match_probability <=> s.match_probability AND t.decision <=> s.decision AND "
-                               "t.decided_by <=> s.decided_by AND t.agreeing <=> s.agreeing)").whenNotMatchedInsertAll() \
-         .whenNotMatchedBySourceDelete(condition=f"t.entity = '{linkage.entity}'").execute()
+        sync(pairs_table, pairs_frame, ["entity", "canonical_id_l", "canonical_id_r"], scope=f"t.entity = '{linkage.entity}'")
         column = linkage.master_column
-        ids = spark.createDataFrame(resolved, "canonical_id string, master_id string")
-        DeltaTable.forPath(spark, uri).alias("t").merge(ids.alias("s"), "t.canonical_id = s.canonical_id").whenMatchedUpdate(
-            condition=f"NOT (t.{column} <=> s.master_id)", set={column: "s.master_id"}).execute()
+        ids = spark.createDataFrame(resolved.rename(columns={"master_id": column}), f"canonical_id string, {column} string")
+        set_where_differs(spark, uri, ids, column)
         summary.records[linkage.entity] = len(records)
         summary.masters[linkage.entity] = resolved["master_id"].nunique()
         summary.review[linkage.entity] = _open_review_items(spark, settings, linkage.entity, pairs, run_id)

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from functools import reduce
 
-from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.settings import Settings
 from jobs.silver.normalize import silver_uri
-from jobs.tables import exists, first_per_key
+from jobs.tables import ensure_table, exists, first_per_key, set_where_differs, sync
 from schemas.canonical.derive import MONEY
 
 #: what makes two records of an entity (in one company and system) the same record
@@ -120,23 +119,17 @@ def company_month(orders: DataFrame, invoices: DataFrame, payments: DataFrame) -
     return out
 
 
-def _update(spark: SparkSession, uri: str, values: DataFrame, column: str) -> None:
-    """Set `column` from `values` (canonical_id, column) where it differs: a rerun rewrites nothing."""
-    DeltaTable.forPath(spark, uri).alias("t").merge(values.alias("s"), "t.canonical_id = s.canonical_id").whenMatchedUpdate(
-        condition=f"NOT (t.{column} <=> s.{column})", set={column: f"s.{column}"}).execute()
-
-
 def reconcile(spark: SparkSession, settings: Settings) -> int:
-    """Mark duplicates and synced invoices in silver and rewrite the reconciliation table; returns its rows."""
+    """Mark duplicates and synced invoices in silver and bring the reconciliation table in line; returns its rows."""
     uris = {e: silver_uri(settings, e) for e in DUPLICATE_KEYS}
     for entity, key in DUPLICATE_KEYS.items():
         if exists(spark, uris[entity]):
-            _update(spark, uris[entity], duplicates(spark.read.format("delta").load(uris[entity]), key), "duplicate_of")
+            set_where_differs(spark, uris[entity], duplicates(spark.read.format("delta").load(uris[entity]), key), "duplicate_of")
     if not all(exists(spark, uris[e]) for e in ("sales_order", "invoice", "payment")):
         return 0
     orders, invoices = (spark.read.format("delta").load(uris[e]) for e in ("sales_order", "invoice"))
-    _update(spark, uris["invoice"], order_links(orders, invoices), "reconciled_order_id")
+    set_where_differs(spark, uris["invoice"], order_links(orders, invoices), "reconciled_order_id")
     invoices = spark.read.format("delta").load(uris["invoice"])
     table = company_month(orders, invoices, spark.read.format("delta").load(uris["payment"]))
-    table.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(reconciliation_uri(settings))
+    sync(ensure_table(spark, reconciliation_uri(settings), table.schema), table, ["company_id", "month"])
     return spark.read.format("delta").load(reconciliation_uri(settings)).count()

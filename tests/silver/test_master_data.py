@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from jobs.ops import review
 from jobs.silver.build import build
-from jobs.silver.master import MATCH_KIND, pair_uri
+from jobs.silver.master import pair_uri
 from jobs.silver.normalize import silver_uri
 from tests.warehouse_checks import checksums
 
@@ -50,11 +50,8 @@ def test_given_the_sandbox_customers_when_resolved_then_duplicates_are_found_wit
 
 def _open_match_item(spark, settings, left: str, right: str, company: str) -> str:
     subject = f"{left}|{right}|{company}"
-    frame = spark.createDataFrame([(subject,)], "subject string").select(
-        review.review_id(F.lit(MATCH_KIND), F.lit("customer"), F.col("subject")).alias("review_id"), F.lit(MATCH_KIND).alias("kind"),
-        F.lit("silver").alias("system"), F.lit("customer").alias("stream"), "subject", F.lit(None).cast("int").alias("contract_version"),
-        F.lit("same customer? raised by a reviewer").alias("detail"), F.lit("tests").alias("opened_run"), F.current_timestamp().alias("opened_at"))
-    review.open_items(spark, settings, frame)
+    pairs = spark.createDataFrame([(subject, "raised by a reviewer")], "subject string, detail string")
+    review.open_match_items(spark, settings, "customer", pairs, "tests")
     return review.items(spark, settings).toDF().where(F.col("subject") == subject).first()["review_id"]
 
 
