@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from connectors.extract import ExtractPlan, ExtractSummary, extract, new_run_id
 from connectors.landing import write_atomically
 from connectors.registry import Connection, load_registry, write_registry
 from jobs.pipeline import RunContext
-from jobs.silver.fx import REFERENCE_DIR, write_ecb_csv
+from jobs.silver import companies, fx
 from jobs.storage import warehouse_filesystem
+from schemas.canonical.entities import Company
+
+if TYPE_CHECKING:
+    from connectors.sandbox.store import SandboxStore
 
 
 class ExtractFailed(Exception):
@@ -28,12 +33,19 @@ def _run(context: RunContext, connections: list[Connection], until: datetime) ->
     return asyncio.run(extract(plan, connections))
 
 
-def _land_fx_reference(context: RunContext, text: str, name: str) -> None:
-    """FX reference rates beside the extracts (silver converts amounts with them): the sandbox's own, in
-    the ECB's format, as a real deployment drops the ECB's file."""
+def _land_reference(context: RunContext, folder: str, name: str, text: str) -> None:
+    """A reference file beside the extracts, as a real deployment drops its own: FX rates in the ECB's
+    format (silver converts amounts with them) and the company directory (gold's sectors and regions)."""
     filesystem, root = warehouse_filesystem(context.settings)
-    filesystem.create_dir(f"{root}/{REFERENCE_DIR}", recursive=True)
-    write_atomically(filesystem, f"{root}/{REFERENCE_DIR}/{name}", text.encode())
+    filesystem.create_dir(f"{root}/{folder}", recursive=True)
+    write_atomically(filesystem, f"{root}/{folder}/{name}", text.encode())
+
+
+def _directory(store: SandboxStore) -> str:
+    return companies.write_csv([
+        Company(company_id=c.company_id, name=c.name, sector=c.sector, region=c.region, country=c.country, reporting_currency=c.currency,
+                systems=list(c.systems), onboarded_on=c.onboarded_on, churned_on=c.churned_on)
+        for c in store.companies()])
 
 
 def _from_sandbox(context: RunContext) -> ExtractSummary:
@@ -50,7 +62,8 @@ def _from_sandbox(context: RunContext) -> ExtractSummary:
     store = SandboxStore(folder / "sandbox.db")
     clock = store_end(store)
     write_drops(store, folder / "drops", as_of=clock)
-    _land_fx_reference(context, write_ecb_csv(store.fx_rates()), f"sandbox-{clock:%Y%m%d}.csv")
+    _land_reference(context, fx.REFERENCE_DIR, f"sandbox-{clock:%Y%m%d}.csv", fx.write_ecb_csv(store.fx_rates()))
+    _land_reference(context, companies.REFERENCE_DIR, "sandbox.csv", _directory(store))
     with serving_process(folder) as base_url:
         registry = build_registry(store, base_url, folder, emulator_settings(store))
         write_registry(registry, folder / "connections.toml")

@@ -50,6 +50,8 @@ SCHEMA = StructType([
     StructField("resolved_run", StringType(), True),
 ])
 COLUMNS = tuple(field.name for field in SCHEMA.fields)
+#: what a layer supplies for a rejection (`record` sets the rest)
+REJECTION = StructType([f for f in SCHEMA.fields if f.name not in ("attempts", "status", "review_decision", "resolved_run")])
 
 
 def quarantine_id(layer: str, system: str, stream: str | None, company_id: str | None, record_key: str | None, payload_sha256: str) -> str:
