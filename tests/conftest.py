@@ -1,6 +1,8 @@
 """Shared fixtures: real local servers on free ports, one SparkSession for the whole run, and one small
 landed sandbox (16 companies over six weeks crossing the sandbox's drift day, 1% poison records, extracted
-once per session through the real connectors and emulators) for the bronze and silver tests.
+once per session through the real connectors and emulators) with its clean bronze ingest, the silver built
+on it the way an operator runs it, and the sandbox's truth export to score them against, for the bronze,
+silver and gold tests: tests that change a warehouse work on their own copy.
 
 Test servers get their own state folder and ports, so a developer's `groundswell services up` is never touched.
 """
@@ -13,14 +15,20 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
 
 from connectors.sandbox.model import Record
 from connectors.sandbox.store import SandboxStore
+from connectors.sandbox.truth import export_truth
+from jobs.bronze.ingest import IngestSummary
 from jobs.cli import app
 from jobs.settings import ROOT, Settings, load_settings
+
+if TYPE_CHECKING:
+    from jobs.silver.build import SilverSummary
 
 
 def _free_port() -> int:
@@ -82,7 +90,7 @@ def spark(services: Settings, warehouse: Path):
 @dataclass(frozen=True)
 class LandedSandbox:
     sandbox: Path
-    landing: Path  # a warehouse holding only landing/ (copy it before ingesting)
+    landing: Path  # a warehouse holding only landing/ and _state/ (copy it before ingesting)
 
     def versions(self) -> list[Record]:
         store = SandboxStore(self.sandbox / "sandbox.db")
@@ -92,8 +100,21 @@ class LandedSandbox:
             store.close()
 
     def warehouse(self, folder: Path) -> Settings:
-        """A fresh warehouse at `folder` with this landing data in it."""
-        shutil.copytree(self.landing / "landing", folder / "landing")
+        """A fresh warehouse at `folder` with this landing data and the extraction's cursors in it."""
+        for part in ("landing", "_state"):
+            shutil.copytree(self.landing / part, folder / part)
+        return load_settings("local", warehouse=str(folder))
+
+
+@dataclass(frozen=True)
+class IngestedWarehouse:
+    folder: Path
+    settings: Settings
+    summary: IngestSummary
+
+    def copy(self, folder: Path) -> Settings:
+        """A working copy at `folder`: the same tables an ingest of the same landing zone writes."""
+        shutil.copytree(self.folder, folder, dirs_exist_ok=True)
         return load_settings("local", warehouse=str(folder))
 
 
@@ -109,3 +130,48 @@ def landed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LandedSandbox]:
     extracted = runner.invoke(app, ["run", "--to", "extract", "--sandbox", str(folder / "sandbox"), "--warehouse", str(folder / "warehouse")])
     assert extracted.exit_code == 0, extracted.output
     yield LandedSandbox(folder / "sandbox", folder / "warehouse")
+
+
+@pytest.fixture(scope="session")
+def ingested(spark, landed: LandedSandbox, tmp_path_factory: pytest.TempPathFactory) -> IngestedWarehouse:
+    """One clean bronze ingest of the landed sandbox, read by many tests and changed by none."""
+    from jobs.bronze.ingest import ingest
+
+    folder = tmp_path_factory.mktemp("bronze-clean")
+    settings = landed.warehouse(folder)
+    return IngestedWarehouse(folder, settings, ingest(spark, settings))
+
+
+@dataclass(frozen=True)
+class SilverRun:
+    folder: Path
+    settings: Settings
+    summary: SilverSummary
+
+
+@pytest.fixture(scope="session")
+def silver(spark, ingested: IngestedWarehouse, tmp_path_factory: pytest.TempPathFactory) -> SilverRun:
+    """Silver on the clean ingest, as an operator builds it: approve the drift day's breaking changes (the
+    sandbox's are all genuine), replay them, then normalize, resolve master data and reconcile."""
+    from pyspark.sql import functions as F
+
+    from jobs.bronze.ingest import replay as replay_bronze
+    from jobs.ops import review
+    from jobs.ops.quarantine import Selection
+    from jobs.silver.build import build
+
+    folder = tmp_path_factory.mktemp("silver")
+    settings = ingested.copy(folder)
+    drift = review.items(spark, settings).toDF().where((F.col("kind") == "drift") & (F.col("status") == "open")).collect()
+    approval = review.Decision("approve", "sandbox drift day: the sources really changed", by="tests")
+    for item in drift:
+        review.decide_item(spark, settings, item["review_id"], approval)
+    replay_bronze(spark, settings, Selection(kind="drift"))
+    return SilverRun(folder, settings, build(spark, settings))
+
+
+@pytest.fixture(scope="session")
+def truth(landed: LandedSandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("truth")
+    export_truth(landed.sandbox / "sandbox.db", folder)
+    return folder

@@ -37,17 +37,8 @@ def _bronze(spark, settings):
     return union
 
 
-@pytest.fixture(scope="module")
-def ingested(spark, landed, tmp_path_factory):
-    """One clean ingest of the landed sandbox; tests that change it work on their own copy."""
-    folder = tmp_path_factory.mktemp("bronze-clean")
-    settings = landed.warehouse(folder)
-    summary = ingest(spark, settings)
-    return folder, settings, summary
-
-
 def test_given_landed_runs_when_ingested_then_every_record_is_admitted_or_quarantined(spark, ingested):
-    folder, settings, summary = ingested
+    settings, summary = ingested.settings, ingested.summary
     ledger = spark.read.format("delta").load(ledger_uri(settings))
     totals = ledger.agg(F.sum("landed").alias("landed"), F.sum("admitted").alias("admitted"), F.sum("quarantined").alias("quarantined")).first()
     assert summary.runs == ledger.count() > 100
@@ -68,11 +59,11 @@ def test_given_an_ingested_warehouse_when_ingested_again_or_replayed_then_no_tab
     replay(spark, settings, Selection())
     replay(spark, settings, Selection())
     assert checksums(spark, folder) == before
-    assert checksums(spark, ingested[0]) == before  # and a second warehouse from the same landing is identical
+    assert checksums(spark, ingested.folder) == before  # and a second warehouse from the same landing is identical
 
 
 def test_given_a_kill_9_mid_ingest_when_rerun_then_tables_equal_a_clean_run(spark, ingested, landed, tmp_path):
-    clean = checksums(spark, ingested[0])
+    clean = checksums(spark, ingested.folder)
     folder = tmp_path / "killed"
     landed.warehouse(folder)
     command = [sys.executable, str(ROOT / "jobs" / "bronze_ingest.py"), "--warehouse", str(folder)]
@@ -112,8 +103,7 @@ def _quarantined_line(settings, rows, system: str, header_id: str):
 
 def test_given_poison_records_when_ingested_then_each_is_quarantined_naming_its_field_and_replays_once_after_approval(spark, ingested, landed, tmp_path):
     folder = tmp_path / "poison"
-    settings = landed.warehouse(folder)
-    ingest(spark, settings)
+    settings = ingested.copy(folder)
     poisoned = _poisoned(landed)
     assert len(poisoned) >= 10
     rows = quarantine.table(spark, settings).toDF().collect()
@@ -150,8 +140,7 @@ def test_given_poison_records_when_ingested_then_each_is_quarantined_naming_its_
 
 def test_given_the_drift_day_when_ingested_then_additive_passes_breaking_is_reviewable_and_approval_brings_it_in(spark, ingested, landed, tmp_path):
     folder = tmp_path / "drift"
-    settings = landed.warehouse(folder)
-    ingest(spark, settings)
+    settings = ingested.copy(folder)
     drift = spark.read.format("delta").load(drift_uri(settings))
     assert drift.where((F.col("system") == "quickbooks") & (F.col("path") == "ProjectRef") & (F.col("action") == "passed")).count() > 0
     retyped = quarantine.table(spark, settings).toDF().where((F.col("kind") == "drift") & (F.col("rule") == "retyped:TotalAmt:number->string"))
@@ -176,7 +165,7 @@ def test_given_the_drift_day_when_ingested_then_additive_passes_breaking_is_revi
 
 
 def test_given_ingested_bronze_when_scanned_then_no_person_email_phone_or_street_is_in_clear_text(spark, ingested, landed):
-    _, settings, _ = ingested
+    settings = ingested.settings
     secrets = set()
     for version in landed.versions():
         street = (version.body.get("address") or {}).get("line1")
