@@ -45,6 +45,19 @@ class CursorStore:
         except FileNotFoundError:
             return None
 
+    def all(self) -> dict[tuple[str, str, str], datetime]:
+        """(system, company_id, stream) → cursor, for every stream ever extracted."""
+        folder = f"{self._root}/_state/cursors"
+        if self._fs.get_file_info(folder).type == pafs.FileType.NotFound:
+            return {}
+        cursors = {}
+        for info in self._fs.get_file_info(pafs.FileSelector(folder, recursive=True)):
+            if info.type == pafs.FileType.File and info.base_name.endswith(".json"):
+                system, company_id, name = info.path[len(folder) + 1:].split("/")
+                with self._fs.open_input_stream(info.path) as source:
+                    cursors[(system, company_id, name.removesuffix(".json"))] = datetime.fromisoformat(orjson.loads(source.read())["cursor"])
+        return cursors
+
     def advance(self, system: str, company_id: str, stream: str, cursor: datetime, *, run_id: str, manifest: str) -> None:
         path = self._path(system, company_id, stream)
         self._fs.create_dir(path.rsplit("/", 1)[0], recursive=True)

@@ -247,6 +247,80 @@ def normalize(system: SystemOption = None, profile: ProfileOption = None, wareho
     console.print(build(_spark(settings), settings, system).line(), markup=False, highlight=False)
 
 
+@app.command("build-gold")
+def build_gold(profile: ProfileOption = None, warehouse: WarehouseOption = None) -> None:
+    """Aggregate silver into company-period facts (private) and publish the trend cells by sector × region × week
+    and month: constant-panel indices and growth, disclosure control, a new vintage for whatever changed."""
+    from jobs.gold.build import build
+
+    settings = _settings(profile, warehouse)
+    console.print(build(_spark(settings), settings).line(), markup=False, highlight=False)
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[Path, typer.Option(help="The sandbox's truth export (`groundswell sandbox truth`).")] = pipeline.SANDBOX_DIR / "truth",
+    key: Annotated[str, typer.Option(help="Answer key: latent (the economy drawn from) or census (every company's true books).")] = "latent",
+    profile: ProfileOption = None, warehouse: WarehouseOption = None, as_json: JsonOption = False,
+) -> None:
+    """Compare the published weekly indices with the sandbox's answer key per sector × region, beside a naive
+    sum of everyone's revenue: growth correlations and index level error (0.01 = 1%)."""
+    import pandas as pd
+    from pyspark.sql import functions as F
+
+    from jobs.gold import evaluate as scoring
+    from jobs.gold.build import current, facts_uri, trend_uri
+
+    if key not in scoring.KEYS:
+        raise _fail(f"--key {key}: use one of {', '.join(scoring.KEYS)}", 2)
+    if not (truth / "latent_index.csv.gz").exists():
+        raise _fail(f"no truth export in {truth}: run `groundswell sandbox truth` first", 2)
+    settings = _settings(profile, warehouse)
+    spark = _spark(settings)
+    published = current(spark.read.format("delta").load(trend_uri(settings, "week"))).toPandas()
+    facts = spark.read.format("delta").load(facts_uri(settings)).where(F.col("grain") == "week").toPandas()
+    for frame in (published, facts):
+        frame["period"] = pd.to_datetime(frame["period"])
+    answer = scoring.latent_weekly(truth) if key == "latent" else scoring.census_weekly(truth, settings.gold.constant_currency_year)
+    cells = scoring.evaluate(published, scoring.naive_weekly(facts), answer)
+    if as_json:
+        print(json.dumps({"key": key, "cells": cells}))
+        return
+    table = Table("sector", "region", "contributors", "yoy corr", "wow corr", "level err", "naive yoy corr", "naive level err",
+                  title=f"published weekly indices vs the {key} answer key")
+    for cell in cells:
+        table.add_row(cell["sector"], cell["region"], str(cell["contributors"]),
+                      *[f"{cell[k]:.3f}" for k in ("yoy_corr", "wow_corr")], f"{cell['level_err']:.2%}",
+                      f"{cell['naive_yoy_corr']:.3f}", f"{cell['naive_level_err']:.2%}")
+    console.print(table)
+
+
+@app.command()
+def lineage(
+    table: Annotated[str, typer.Argument(help="trend_sector_region_week or trend_sector_region_month.")],
+    sector: Annotated[str, typer.Option(help="The cell's sector.")],
+    region: Annotated[str, typer.Option(help="The cell's region.")],
+    period: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="The cell's period: its first day (a Monday, or the 1st).")],
+    vintage: Annotated[Optional[str], typer.Option(help="A vintage of the cell (default: the current one).")] = None,
+    sample: Annotated[int, typer.Option(help="Source record keys to show.")] = 10,
+    profile: ProfileOption = None, warehouse: WarehouseOption = None,
+) -> None:
+    """What one published number rests on: its vintage and the table versions it read, the companies (tokenized),
+    the documents, extraction runs and bronze versions behind it, and a sample of source record keys (JSON)."""
+    from jobs.gold.lineage import LineageError
+    from jobs.gold.lineage import lineage as trace
+
+    grains = {"trend_sector_region_week": "week", "trend_sector_region_month": "month"}
+    if table not in grains:
+        raise _fail(f"table {table}: lineage is kept for {', '.join(grains)}", 2)
+    settings = _settings(profile, warehouse)
+    try:
+        found = trace(_spark(settings), settings, grains[table], sector, region, period.date(), vintage, sample)
+    except LineageError as exc:
+        raise _fail(str(exc), 1) from None
+    print(json.dumps(found, default=str, indent=2))
+
+
 @app.command("normalize-file")
 def normalize_file(
     payload: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A raw API response or export (JSON), envelope and all.")],

@@ -55,7 +55,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("gate-bronze", "Great Expectations gate on the new bronze rows", None),
     Stage("normalize", "bronze -> silver canonical entities (FX, master data, reconciliation)", "jobs.silver_normalize:stage"),
     Stage("gate-silver", "Great Expectations gate on the changed silver rows", None),
-    Stage("build-gold", "silver -> gold trend cells, disclosure control, data health", None),
+    Stage("build-gold", "silver -> gold trend cells on the constant panel, disclosure control", "jobs.gold_build:stage"),
     Stage("gate-gold", "Great Expectations gate on the new gold vintage", None),
     Stage("index", "publish gold cells and data health to Elasticsearch", None),
 )

@@ -94,6 +94,16 @@ class MasterSettings(_Section):
         return self
 
 
+class GoldSettings(_Section):
+    """Panel rules and disclosure control of the published trend cells (jobs/gold/)."""
+
+    min_history_days: int = Field(0, ge=0, description="days connected before a company's growth counts")
+    outlier_cap: float = Field(8.0, gt=1, description="a company-period counts at most cap × its trailing-quarter average")
+    min_contributors: int = Field(5, ge=1, description="k: companies a published cell must rest on")
+    max_share: float = Field(0.5, gt=0, le=1, description="largest share one company may have of a published cell")
+    constant_currency_year: int = Field(2025, ge=1999, description="constant-currency amounts use this year's average rates")
+
+
 Layer = Literal["landing", "bronze", "silver", "gold", "ops"]
 
 
@@ -111,6 +121,7 @@ class Settings(BaseSettings):
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     services: ServicesSettings = ServicesSettings()
     master: MasterSettings = MasterSettings()
+    gold: GoldSettings = GoldSettings()
     pii_key: SecretRef = "file:.services/pii.key"
 
     @field_validator("warehouse")

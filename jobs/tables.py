@@ -64,9 +64,10 @@ def first_per_key(rows: DataFrame, key: Sequence[str | Column], *order: str | Co
 
 def content_checksum(frame: DataFrame) -> str:
     """Rows and a sum of per-row hashes over every column in name order: equal for equal content whatever
-    the file layout, row order or table version."""
-    columns = sorted(frame.columns)
-    row_hash = F.xxhash64(*[F.col(f"`{c}`") for c in columns]).cast("decimal(38,0)")
+    the file layout, row order or table version (a map is hashed as its sorted entries: maps cannot be hashed)."""
+    types = dict(frame.dtypes)
+    columns = [F.array_sort(F.map_entries(f"`{c}`")) if types[c].startswith("map<") else F.col(f"`{c}`") for c in sorted(frame.columns)]
+    row_hash = F.xxhash64(*columns).cast("decimal(38,0)")
     row = frame.agg(F.count(F.lit(1)).alias("rows"), F.coalesce(F.sum(row_hash), F.lit(0)).alias("hash")).first()
     return f"{row['rows']}:{int(row['hash']) & (2**64 - 1):016x}"
 

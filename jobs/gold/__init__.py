@@ -1,0 +1,1 @@
+"""Gold: company-period facts, constant-panel trend cells, disclosure control, vintages."""

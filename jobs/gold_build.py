@@ -1,0 +1,25 @@
+"""Gold build job: silver → company-period facts (private) and the published trend cells by sector × region ×
+week and month, on the constant panel, under disclosure control, with a vintage per change (the modules of
+jobs/gold/ say how and why: facts, panel, disclosure, build).
+
+    spark-submit jobs/gold_build.py [--profile P] [--warehouse URI]
+    groundswell build-gold                            (the same, in-process)
+"""
+
+from __future__ import annotations
+
+from jobs.gold.build import GoldSummary, build
+from jobs.pipeline import RunContext
+from jobs.spark import spark_session, submit_main
+
+
+def stage(context: RunContext) -> str:
+    return build(spark_session(context.settings), context.settings).line()
+
+
+def main(argv: list[str] | None = None) -> GoldSummary:
+    return submit_main(__doc__, "gold_build.py", build, argv)
+
+
+if __name__ == "__main__":
+    main()
