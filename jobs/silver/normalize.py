@@ -222,12 +222,11 @@ def normalize(spark: SparkSession, settings: Settings, systems: list[str] | None
             continue
         changes = (spark.read.format("delta").option("readChangeFeed", "true")
                    .option("startingVersion", start).option("endingVersion", commit["version"]).load(uri)
-                   .where(F.col("_change_type") == "insert").drop("_change_type", "_commit_version", "_commit_timestamp")
-                   .cache())
+                   .where(F.col("_change_type") == "insert").drop("_change_type", "_commit_version", "_commit_timestamp"))
+        # not cached: each mapping reads only its stream's partition, and a backfill's payloads outgrow memory
         summary.bronze_rows += changes.count()
         batch = _Batch(system, changes, f"bronze/{system}@{commit['version']}", F.lit(commit["timestamp"]).cast("timestamp"))
         _normalize_batch(spark, settings, batch, rates, store, summary)
-        changes.unpersist()
         insert_new(progress, spark.createDataFrame([(system, commit["version"])], PROGRESS_SCHEMA), ["system", "bronze_version"])
     log.info("normalized", summary=summary.line())
     return summary

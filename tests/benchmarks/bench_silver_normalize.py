@@ -175,28 +175,29 @@ def _duckdb(warehouse: Path, files: list[str], out: Path) -> tuple[dict[str, flo
     script = out / "statements.json"
     script.write_text(json.dumps(duckdb_sql(files, str(warehouse / "landing" / "_reference" / "fx" / "*.csv"), out)))
     timed = _timed([sys.executable, "-c", DUCKDB_RUN, str(script)])
-    return timed, duckdb.sql(f"SELECT count(*) FROM '{out / 'sales_order.parquet'}'").fetchone()[0]
+    return timed, duckdb.sql(f"SELECT count(*) FROM '{out / 'sales_order.parquet'}'").fetchall()[0][0]
 
 
 def main(bronze: Path | None, records: int) -> int:
+    """The side-by-side first, recorded as soon as measured (a failure of the long all-systems run keeps it)."""
     with tempfile.TemporaryDirectory(prefix="bench-silver-") as name:
         folder = Path(name)
         warehouse = bronze or _bronze_warehouse(folder, records)
         total, files, orders = _inspect(warehouse)
         spark_shopify = _spark(_copy(warehouse, folder / "shopify"), "shopify")
         duckdb_shopify, produced = _duckdb(warehouse, files, folder / "duckdb")
+        for side in (spark_shopify, duckdb_shopify):
+            side["orders_per_second"] = round(orders / side["seconds"])
+        ratio = round(spark_shopify["seconds"] / duckdb_shopify["seconds"], 2)
+        result = {
+            "bronze_records": total,
+            "shopify_orders": {"bronze_rows": orders, "sales_orders_mapped_by_duckdb": produced, "spark": spark_shopify, "duckdb_sql": duckdb_shopify,
+                               "spark_over_duckdb_seconds": ratio, "goal_ratio": GOAL_RATIO, "passed": ratio <= GOAL_RATIO},
+        }
+        record_result("silver_normalize", result)
         spark_all = _spark(_copy(warehouse, folder / "full"))
     spark_all["bronze_rows_per_second"] = round(total / spark_all["seconds"])
-    for side in (spark_shopify, duckdb_shopify):
-        side["orders_per_second"] = round(orders / side["seconds"])
-    ratio = round(spark_shopify["seconds"] / duckdb_shopify["seconds"], 2)
-    result = {
-        "bronze_records": total,
-        "silver_spark_all_systems": spark_all,
-        "shopify_orders": {"bronze_rows": orders, "sales_orders_mapped_by_duckdb": produced, "spark": spark_shopify, "duckdb_sql": duckdb_shopify,
-                           "spark_over_duckdb_seconds": ratio, "goal_ratio": GOAL_RATIO, "passed": ratio <= GOAL_RATIO},
-    }
-    record_result("silver_normalize", result)
+    record_result("silver_normalize", {**result, "silver_spark_all_systems": spark_all})
     return 0
 
 
