@@ -75,10 +75,9 @@ def table(spark: SparkSession, settings: Settings):
 
 def record(spark: SparkSession, settings: Settings, rejections: DataFrame) -> None:
     """Add new rejections; for ones already held and still waiting, take the new outcome if it differs
-    (another rule or contract version), counting the attempt. `rejections` has every column but
-    attempts/status/review_decision/resolved_run."""
+    (another rule or contract version), counting the attempt. `rejections` has the columns of REJECTION."""
     incoming = rejections.select(
-        *[F.col(c) for c in COLUMNS if c not in ("attempts", "status", "review_decision", "resolved_run")],
+        *REJECTION.fieldNames(),
         F.lit(1).alias("attempts"), F.lit("open").alias("status"),
         F.lit(None).cast("string").alias("review_decision"), F.lit(None).cast("string").alias("resolved_run"),
     )
