@@ -248,13 +248,17 @@ def normalize(system: SystemOption = None, profile: ProfileOption = None, wareho
 
 
 @app.command("build-gold")
-def build_gold(profile: ProfileOption = None, warehouse: WarehouseOption = None) -> None:
+def build_gold(
+    full: Annotated[bool, typer.Option("--full", help="Recompute every period, not only those silver changed since the last build.")] = False,
+    profile: ProfileOption = None, warehouse: WarehouseOption = None,
+) -> None:
     """Aggregate silver into company-period facts (private) and publish the trend cells by sector × region × week
-    and month: constant-panel indices and growth, disclosure control, a new vintage for whatever changed."""
+    and month: constant-panel indices and growth, disclosure control, a new vintage for whatever changed.
+    Recomputes only the periods from the earliest day silver changed since the last build."""
     from jobs.gold.build import build
 
     settings = _settings(profile, warehouse)
-    console.print(build(_spark(settings), settings).line(), markup=False, highlight=False)
+    console.print(build(_spark(settings), settings, full=full).line(), markup=False, highlight=False)
 
 
 @app.command()

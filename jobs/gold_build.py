@@ -2,13 +2,16 @@
 week and month, on the constant panel, under disclosure control, with a vintage per change (the modules of
 jobs/gold/ say how and why: facts, panel, disclosure, build).
 
-    spark-submit jobs/gold_build.py [--profile P] [--warehouse URI]
-    groundswell build-gold                            (the same, in-process)
+    spark-submit jobs/gold_build.py [--profile P] [--warehouse URI] [--full]
+    groundswell build-gold [--full]                   (the same, in-process)
+
+A run recomputes the periods from the earliest day silver changed since the last run; --full recomputes
+every period (after a change of method).
 """
 
 from __future__ import annotations
 
-from jobs.gold.build import GoldSummary, build
+from jobs.gold.build import FULL_HELP, GoldSummary, build
 from jobs.pipeline import RunContext
 from jobs.spark import spark_session, submit_main
 
@@ -18,7 +21,7 @@ def stage(context: RunContext) -> str:
 
 
 def main(argv: list[str] | None = None) -> GoldSummary:
-    return submit_main(__doc__, "gold_build.py", build, argv)
+    return submit_main(__doc__, "gold_build.py", build, argv, flags={"full": FULL_HELP})
 
 
 if __name__ == "__main__":

@@ -96,15 +96,18 @@ def submit_command(settings: Settings, script: Path, *args: str) -> tuple[list[s
     return [*command, str(script), *args], env
 
 
-def submit_main(script_doc: str, prog: str, run, argv: list[str] | None = None):
-    """The command line every spark-submit-able layer job shares: --profile, --warehouse, --system (repeatable);
-    runs `run(spark, settings, systems)` and prints its summary line."""
+def submit_main(script_doc: str, prog: str, run, argv: list[str] | None = None, flags: dict[str, str] | None = None):
+    """The command line every spark-submit-able layer job shares: --profile, --warehouse, --system (repeatable),
+    and the job's own on/off `flags` (name → help); runs `run(spark, settings, systems, **flags)` and prints
+    its summary line."""
     parser = argparse.ArgumentParser(prog=prog, description=script_doc.split("\n\n")[0])
     parser.add_argument("--profile", help="settings profile of conf/groundswell.toml (default: local)")
     parser.add_argument("--warehouse", help="warehouse root URI; overrides the profile's")
     parser.add_argument("--system", action="append", help="only this source system (repeatable)")
+    for name, help_text in (flags or {}).items():
+        parser.add_argument(f"--{name}", action="store_true", help=help_text)
     args = parser.parse_args(argv)
     settings = load_settings(args.profile, warehouse=args.warehouse)
-    summary = run(spark_session(settings), settings, args.system)
+    summary = run(spark_session(settings), settings, args.system, **{name: getattr(args, name) for name in flags or {}})
     print(summary.line())
     return summary

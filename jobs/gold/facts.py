@@ -13,7 +13,7 @@ its end; a company-period with no documents is a real zero, not a gap.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pyspark.sql import Column, DataFrame, Window
@@ -28,11 +28,31 @@ GRAINS: tuple[Grain, ...] = ("week", "month")
 #: periods a year back (year-over-year growth compares period t with t − LAG)
 YEAR_LAG = {"week": 52, "month": 12}
 DSO_DAYS = 91  # receivables against the last quarter's sales
+#: the periods of a quarter (DSO's sales window, the outlier test's trailing window)
+QUARTER = {"week": 13, "month": 3}
+#: `since` for a build of every period
+EVERYTHING = date.min
+OPENING = "decimal(38,6)"
 
 
 def period(day: Column, grain: Grain) -> Column:
     """The first day of the ISO week (Monday) or month of a date."""
     return F.to_date(F.date_trunc(grain, day))
+
+
+def shift(start: date, grain: Grain, periods: int) -> date:
+    """The period `periods` after (before, when negative) the period starting `start` (EVERYTHING stays)."""
+    if start == EVERYTHING:
+        return start
+    if grain == "week":
+        return start + timedelta(weeks=periods)
+    months = start.year * 12 + start.month - 1 + periods
+    return date(months // 12, months % 12 + 1, 1)
+
+
+def from_day(day: Column, since: date) -> Column:
+    """`day` is `since` or later (always, for EVERYTHING)."""
+    return F.lit(True) if since == EVERYTHING else day >= F.lit(since)
 
 
 def period_end(start: Column, grain: Grain) -> Column:
@@ -90,31 +110,42 @@ def _spans(companies: DataFrame, fresh_through: DataFrame, grain: Grain) -> Data
                           F.datediff("period", "onboarded_on").alias("history_days"))
 
 
-def company_periods(silver: Silver, fresh_through: DataFrame, grain: Grain, base_year: int) -> DataFrame:
-    """One row per company and period of its span: revenue (USD, constant currency), orders, units, average
-    order value, purchases, receivables and days sales outstanding, new customers, completeness, history."""
+def company_periods(silver: Silver, fresh_through: DataFrame, grain: Grain, base_year: int, since: date = EVERYTHING,
+                    opening: DataFrame | None = None) -> DataFrame:
+    """One row per company and period of its span from period `since` on: revenue (USD, constant currency),
+    orders, units, average order value, purchases, receivables and days sales outstanding, new customers,
+    completeness, history. Receivables accumulate from `opening` (company_id, receivables_usd: the balance
+    before the quarter ahead of `since`), so only that quarter's documents and later ones are read; a
+    customer is new in the period of its first sale ever."""
     rates = base_rates(silver.fx_rates, base_year)
-    sales = _sales(silver, rates).withColumn("period", period(F.col("issued_on"), grain))
+    window = shift(since, grain, 1 - QUARTER[grain])
+    every_sale = _sales(silver, rates).withColumn("period", period(F.col("issued_on"), grain))
+    sales = every_sale.where(from_day(F.col("issued_on"), window))
     masters = silver.customers.select(F.col("canonical_id").alias("party_id"), F.coalesce("master_customer_id", "canonical_id").alias("customer"))
-    first_sale = (sales.where("is_invoice").join(masters, "party_id").groupBy("company_id", "customer")
+    first_sale = (every_sale.where("is_invoice").join(masters, "party_id").groupBy("company_id", "customer")
                   .agg(F.min("period").alias("period")).groupBy("company_id", "period").agg(F.count(F.lit(1)).alias("new_customers")))
     sold = sales.groupBy("company_id", "period").agg(
         F.sum("revenue_usd").alias("revenue_usd"), F.sum("revenue_cc_usd").alias("revenue_cc_usd"),
         F.count_if("is_invoice").alias("orders"), F.sum("units").alias("units"), F.sum("invoiced_usd").alias("invoiced_usd"))
-    bought = (silver.purchase_orders.where(counted()).groupBy("company_id", period(F.col("issued_on"), grain).alias("period"))
+    bought = (silver.purchase_orders.where(counted() & from_day(F.col("issued_on"), window))
+              .groupBy("company_id", period(F.col("issued_on"), grain).alias("period"))
               .agg(F.sum("subtotal_usd").alias("purchases_usd"), F.count(F.lit(1)).alias("purchase_orders")))
-    paid = (silver.payments.where(~F.col("is_deleted") & F.col("duplicate_of").isNull())
+    paid = (silver.payments.where(~F.col("is_deleted") & F.col("duplicate_of").isNull() & from_day(F.to_date("paid_at"), window))
             .groupBy("company_id", period(F.to_date("paid_at"), grain).alias("period")).agg(F.sum("amount_usd").alias("paid_usd")))
-    facts = (_spans(silver.companies, fresh_through, grain)
+    facts = (_spans(silver.companies, fresh_through, grain).where(from_day(F.col("period"), window))
              .join(sold, ["company_id", "period"], "left").join(bought, ["company_id", "period"], "left")
              .join(paid, ["company_id", "period"], "left").join(first_sale, ["company_id", "period"], "left"))
+    # the carried balance back in exact decimals (a double holds a MONEY amount exactly enough to round-trip),
+    # so carrying it gives the very receivables summing from the start does
+    carried = F.col("receivables_usd").cast(OPENING).alias("opening_usd")
+    facts = (facts.join(opening.select("company_id", carried), "company_id", "left") if opening is not None
+             else facts.withColumn("opening_usd", F.lit(None).cast(OPENING)))
     zero = {c: 0 for c in ("revenue_usd", "revenue_cc_usd", "orders", "units", "invoiced_usd", "purchases_usd", "purchase_orders",
-                           "paid_usd", "new_customers")}
+                           "paid_usd", "new_customers", "opening_usd")}
     facts = facts.fillna(zero)
     so_far = Window.partitionBy("company_id").orderBy("period").rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    quarter = DSO_DAYS // 7 if grain == "week" else 3
-    last_quarter = Window.partitionBy("company_id").orderBy("period").rowsBetween(-(quarter - 1), Window.currentRow)
-    receivables = F.sum("invoiced_usd").over(so_far) - F.sum("paid_usd").over(so_far)
+    last_quarter = Window.partitionBy("company_id").orderBy("period").rowsBetween(1 - QUARTER[grain], Window.currentRow)
+    receivables = F.col("opening_usd") + F.sum("invoiced_usd").over(so_far) - F.sum("paid_usd").over(so_far)
     return facts.select(
         "company_id", "sector", "region", F.lit(grain).alias("grain"), "period",
         F.col("revenue_usd").cast("double").alias("revenue_usd"), F.col("revenue_cc_usd").cast("double").alias("revenue_cc_usd"),
@@ -126,15 +157,15 @@ def company_periods(silver: Silver, fresh_through: DataFrame, grain: Grain, base
                receivables / F.sum("invoiced_usd").over(last_quarter) * DSO_DAYS).cast("double").alias("dso_days"),
         F.lit(None).cast("double").alias("inventory_days"),
         F.col("new_customers").cast("long").alias("new_customers"),
-        "complete", "history_days")
+        "complete", "history_days").where(from_day(F.col("period"), since))
 
 
-def item_periods(silver: Silver, grain: Grain) -> DataFrame:
-    """What each company sold of each item per period (counted invoices' lines, in the document's currency):
-    company_id, period, item, currency, amount, quantity — the matched-item price index's input. An item is
-    the line's product, else its SKU, else its description."""
-    lines = silver.invoices.where(counted()).select("company_id", "currency", period(F.col("issued_on"), grain).alias("period"),
-                                                    F.explode("lines").alias("line"))
+def item_periods(silver: Silver, grain: Grain, since: date = EVERYTHING) -> DataFrame:
+    """What each company sold of each item per period from period `since` on (counted invoices' lines, in the
+    document's currency): company_id, period, item, currency, amount, quantity — the matched-item price
+    index's input. An item is the line's product, else its SKU, else its description."""
+    lines = silver.invoices.where(counted() & from_day(F.col("issued_on"), since)).select(
+        "company_id", "currency", period(F.col("issued_on"), grain).alias("period"), F.explode("lines").alias("line"))
     item = F.coalesce(F.col("line.product_id"), F.concat(F.lit("sku:"), F.col("line.sku")), F.concat(F.lit("text:"), F.col("line.description")))
     return (lines.where(item.isNotNull() & (F.col("line.quantity") > 0) & (F.col("line.amount") > 0))
             .groupBy("company_id", "period", item.alias("item"), "currency")

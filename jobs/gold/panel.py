@@ -28,13 +28,20 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from jobs.gold.facts import YEAR_LAG, Grain
+from jobs.gold.facts import QUARTER, YEAR_LAG, Grain
 
 CELL = ("sector", "region", "grain", "period")
+#: the chained indices and the growth each chains
+INDICES = {"revenue_index_usd": "growth_usd", "revenue_index_cc": "growth_cc", "purchases_index": "purchases_growth",
+           "price_index": "price_growth"}
+#: how many periods a cell's values reach back: a year-over-year pair and the trailing quarter of its earlier period
+REACH = {grain: YEAR_LAG[grain] + QUARTER[grain] for grain in YEAR_LAG}
 
 
-#: the trailing window an outlier is judged against: a quarter
-QUARTER = {"week": 13, "month": 3}
+def exact_sum(value: Column, scale: int = 6) -> Column:
+    """A sum in decimals: equal whatever order the rows meet in (a double sum is not), so recomputing a cell
+    from other files, or from fewer periods, gives the very same value."""
+    return F.sum(value.cast(f"decimal(38,{scale})"))
 
 
 @dataclass(frozen=True)
@@ -58,10 +65,17 @@ def pairs(panel: DataFrame, grain: Grain, lag: int, value: str) -> DataFrame:
             .withColumn("_then_period", _earlier(grain, lag)).join(then, ["company_id", "_then_period"]).drop("_then_period"))
 
 
+def _ordinal(grain: Grain) -> Column:
+    """Periods counted from an epoch, so windows span periods of the calendar, not rows."""
+    if grain == "week":
+        return (F.datediff("period", F.lit("1970-01-05").cast("date")) / 7).cast("int")
+    return F.year("period") * 12 + F.month("period")
+
+
 def tempered(panel: DataFrame, grain: Grain, cap: float, *values: str) -> DataFrame:
-    """`values` held within ±`cap` × the company's average of the trailing quarter (as it was, untempered);
-    a company with no trailing sales keeps its value."""
-    trailing = Window.partitionBy("company_id").orderBy("period").rowsBetween(-QUARTER[grain], -1)
+    """`values` held within ±`cap` × the company's average over the quarter before (its periods in the panel,
+    untempered); a company with no sales in that quarter keeps its value."""
+    trailing = Window.partitionBy("company_id").orderBy(_ordinal(grain)).rangeBetween(-QUARTER[grain], -1)
     for value in values:
         bound = F.avg(value).over(trailing) * cap
         panel = panel.withColumn(value, F.when(bound > 0, F.least(F.greatest(F.col(value), -bound), bound)).otherwise(F.col(value)))
@@ -71,30 +85,35 @@ def tempered(panel: DataFrame, grain: Grain, cap: float, *values: str) -> DataFr
 def growth(pairs_: DataFrame, name: str) -> DataFrame:
     """Per cell: the panel's growth ratio `name` (now/then − 1), its standard error, contributors, the
     panel's revenue now (`name`_revenue) and the largest company's share of either period."""
-    ratio = F.try_divide(F.sum("now").over(Window.partitionBy(*CELL)), F.sum("then").over(Window.partitionBy(*CELL)))
+    now, then = exact_sum(F.col("now")).cast("double"), exact_sum(F.col("then")).cast("double")
+    cell = Window.partitionBy(*CELL)
+    ratio = F.try_divide(exact_sum(F.col("now")).over(cell).cast("double"), exact_sum(F.col("then")).over(cell).cast("double"))
     per = pairs_.withColumn("_resid", F.col("now") - ratio * F.col("then"))
     n = F.count(F.lit(1))
     return per.groupBy(*CELL).agg(
-        (F.try_divide(F.sum("now"), F.sum("then")) - 1).alias(name),
-        F.when(n > 1, F.try_divide(F.sqrt(F.sum(F.col("_resid") ** 2) / (n * (n - 1))), F.avg("then"))).alias(f"{name}_se"),
+        (F.try_divide(now, then) - 1).alias(name),
+        F.when(n > 1, F.try_divide(F.sqrt(exact_sum(F.col("_resid") ** 2).cast("double") / (n * (n - 1))), then / n)).alias(f"{name}_se"),
         n.alias(f"{name}_contributors"),
-        F.sum("now").alias(f"{name}_revenue"),
-        F.greatest(F.try_divide(F.max("now"), F.sum("now")), F.try_divide(F.max("then"), F.sum("then"))).alias(f"{name}_max_share"),
+        now.alias(f"{name}_revenue"),
+        F.greatest(F.try_divide(F.max("now"), now), F.try_divide(F.max("then"), then)).alias(f"{name}_max_share"),
     )
 
 
-def chained(cells: DataFrame, growth_column: str, name: str) -> DataFrame:
-    """Add index `name`: 100 at the cell's first period, each later period the previous times (1 + growth);
-    a period without a panel carries the level flat."""
+def indexed(cells: DataFrame) -> DataFrame:
+    """Add the chained indices: 100 at a series' first period, each later period the previous times
+    (1 + growth); a period without a panel carries the level flat."""
     series = Window.partitionBy("sector", "region", "grain").orderBy("period").rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    log_link = F.log(F.greatest(F.lit(1e-9), 1 + F.coalesce(F.col(growth_column), F.lit(0.0))))
-    return cells.withColumn(name, 100 * F.exp(F.sum(log_link).over(series)))
+    for index, growth_column in INDICES.items():
+        log_link = F.log(F.greatest(F.lit(1e-9), 1 + F.coalesce(F.col(growth_column), F.lit(0.0))))
+        cells = cells.withColumn(index, 100 * F.exp(F.sum(log_link).over(series)))
+    return cells
 
 
 def trend_cells(facts: DataFrame, items: DataFrame, grain: Grain, rules: PanelRules) -> DataFrame:
-    """Per cell: revenue growth and index in USD and in constant currency, year-over-year growth, PO volume
-    growth and index, matched-item price growth and index, average order value, DSO, contributors, coverage
-    and the largest share."""
+    """Per cell of the periods in `facts`: revenue growth in USD and in constant currency, year-over-year
+    growth, PO volume growth, matched-item price growth, average order value, DSO, contributors, coverage and
+    the largest share (chained into indices by `indexed`). A cell's values read its companies' facts up to
+    REACH periods back: cells are right from that far into `facts` on."""
     panel = eligible(facts.where(F.col("grain") == grain), rules)
     steady = tempered(panel, grain, rules.outlier_cap, "revenue_usd", "revenue_cc_usd", "purchases_usd")
     parts = [
@@ -105,9 +124,9 @@ def trend_cells(facts: DataFrame, items: DataFrame, grain: Grain, rules: PanelRu
         growth(pairs(steady, grain, 1, "purchases_usd"), "purchases_growth"),
     ]
     observed = (facts.where((F.col("grain") == grain) & F.col("complete")).groupBy(*CELL)
-                .agg(F.sum("revenue_usd").alias("_observed"), F.countDistinct("company_id").alias("companies")))
+                .agg(exact_sum(F.col("revenue_usd")).cast("double").alias("_observed"), F.countDistinct("company_id").alias("companies")))
     levels = panel.groupBy(*CELL).agg(
-        F.sum("revenue_usd").alias("_revenue"), F.sum("orders").alias("_orders"),
+        exact_sum(F.col("revenue_usd")).cast("double").alias("_revenue"), F.sum("orders").alias("_orders"),
         F.percentile_approx("dso_days", 0.5).alias("dso_days"), F.avg("inventory_days").alias("inventory_days"))
     cells = observed.join(levels, list(CELL), "left")
     for part in parts:
@@ -120,9 +139,6 @@ def trend_cells(facts: DataFrame, items: DataFrame, grain: Grain, rules: PanelRu
         "yoy_usd", "yoy_cc", F.col("yoy_cc_contributors").alias("yoy_contributors"), F.col("yoy_cc_max_share").alias("yoy_max_share"),
         "purchases_growth", F.when(F.col("_orders") > 0, F.col("_revenue") / F.col("_orders")).alias("average_order_usd"),
         "dso_days", "inventory_days").join(price_growth(items, panel, grain, rules), list(CELL), "left")
-    for growth_column, index in (("growth_usd", "revenue_index_usd"), ("growth_cc", "revenue_index_cc"),
-                                 ("purchases_growth", "purchases_index"), ("price_growth", "price_index")):
-        cells = chained(cells, growth_column, index)
     return cells
 
 
@@ -135,6 +151,6 @@ def price_growth(items: DataFrame, panel: DataFrame, grain: Grain, rules: PanelR
                .withColumn("_relative", F.least(F.greatest(F.col("unit_value") / F.col("_then_value"), F.lit(1 / rules.outlier_cap)),
                                                 F.lit(rules.outlier_cap))))
     cells = matched.groupBy(*CELL).agg(
-        (F.exp(F.sum(F.col("_weight") * F.log("_relative")) / F.sum("_weight")) - 1).alias("price_growth"),
+        (F.exp(exact_sum(F.col("_weight") * F.log("_relative"), 12).cast("double") / exact_sum(F.col("_weight")).cast("double")) - 1).alias("price_growth"),
         F.count(F.lit(1)).alias("matched_items"), F.countDistinct("company_id").alias("price_contributors"))
     return cells

@@ -1,7 +1,8 @@
 """Gold on real Spark + Delta over the silver of the landed sandbox: company-week facts match the truth,
-a cell of one company is never published, building again changes nothing, and a late edit publishes a new
-vintage of the cells it touches while the earlier one stays visible; each publication records data health,
-and one number is traced back to its companies, documents and extraction runs."""
+a cell of one company is never published, building again changes nothing, and a late edit recomputes the
+periods from its day on, publishing a new vintage of the cells it touches (the same a full rebuild gives)
+while the earlier one stays visible; each publication records data health, and one number is traced back to
+its companies, documents and extraction runs."""
 
 from __future__ import annotations
 
@@ -65,11 +66,11 @@ def test_given_a_built_gold_when_built_again_then_no_table_changes(spark, gold):
     folder, settings, _ = gold
     before = checksums(spark, folder)
     again = build(spark, settings)
-    assert again.vintage is None and all(o.new == o.revised == 0 for o in again.grains.values())
+    assert again.since is None and again.vintage is None and not again.grains  # nothing changed in silver: nothing recomputed
     assert checksums(spark, folder) == before
 
 
-def test_given_a_late_edit_in_silver_when_built_then_a_new_vintage_revises_its_cells_and_the_old_one_stays(spark, gold, tmp_path):
+def test_given_a_late_edit_in_silver_when_built_then_its_periods_are_recomputed_and_a_new_vintage_keeps_the_old_one(spark, gold, tmp_path):
     folder, _, first = gold
     shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
     settings = load_settings("local", warehouse=str(tmp_path)).model_copy(update={"gold": OPEN})
@@ -80,6 +81,8 @@ def test_given_a_late_edit_in_silver_when_built_then_a_new_vintage_revises_its_c
                     {"subtotal": F.col("subtotal") * 3, "subtotal_usd": F.col("subtotal_usd") * 3})
     revised = build(spark, settings)
     assert revised.vintage is not None and revised.grains["week"].revised >= 1
+    assert revised.since == edited["issued_on"]  # only the periods from the edited day on were recomputed
+    assert 0 < revised.company_periods["week"] < first.company_periods["week"]
     week = F.to_date(F.date_trunc("week", F.lit(edited["issued_on"])))
     company = spark.read.format("delta").load(facts_uri(settings)).where(F.col("company_id") == edited["company_id"]).first()
     cell = (F.col("sector") == company["sector"]) & (F.col("region") == company["region"]) & (F.col("period") == week)
@@ -91,6 +94,9 @@ def test_given_a_late_edit_in_silver_when_built_then_a_new_vintage_revises_its_c
     publications = spark.read.format("delta").load(publication_uri(settings)).where(F.col("grain") == "week").orderBy("vintage").collect()
     assert [p["vintage"] for p in publications] == [first.vintage, revised.vintage]
     assert publications[1]["read_versions"]["silver/invoice"] > publications[0]["read_versions"]["silver/invoice"]
+    incremental = checksums(spark, tmp_path)
+    assert build(spark, settings, full=True).vintage is None  # every period recomputed: the same cells as the daily run's
+    assert checksums(spark, tmp_path) == incremental
 
 
 def test_given_a_publication_when_built_then_data_health_has_each_systems_trust_figures(spark, gold):

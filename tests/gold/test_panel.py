@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from jobs.gold.disclosure import DisclosureRules, disclose
-from jobs.gold.panel import PanelRules, trend_cells
+from jobs.gold.panel import PanelRules, indexed, trend_cells
 
 RULES = PanelRules(min_history_days=0, outlier_cap=4.0)
 OPEN = DisclosureRules(min_contributors=1, max_share=1.0)
@@ -34,7 +34,7 @@ def _facts(spark, revenue: dict[str, list[float | None]], *, cell=("retail", "EU
 
 
 def _cells(spark, revenue, disclosure=OPEN, rules=RULES, items=None) -> list[dict]:
-    cells = disclose(trend_cells(_facts(spark, revenue), items or _items(spark), "week", rules), disclosure)
+    cells = disclose(indexed(trend_cells(_facts(spark, revenue), items or _items(spark), "week", rules)), disclosure)
     return [r.asDict() for r in cells.orderBy("period").collect()]
 
 
@@ -64,7 +64,7 @@ def test_given_a_lumpy_seller_when_cells_are_built_then_the_index_follows_the_pa
 def test_given_an_incomplete_week_when_cells_are_built_then_the_company_sits_out_both_pairs_around_it(spark):
     facts = _facts(spark, {"a": [100, 50, 100], "b": [100, 100, 100]})
     facts = facts.withColumn("complete", ~((facts.company_id == "a") & (facts.period == MONDAY + timedelta(weeks=1))))
-    cells = [r.asDict() for r in disclose(trend_cells(facts, _items(spark), "week", RULES), OPEN).orderBy("period").collect()]
+    cells = [r.asDict() for r in disclose(indexed(trend_cells(facts, _items(spark), "week", RULES)), OPEN).orderBy("period").collect()]
     assert cells[1]["growth_cc"] == pytest.approx(0.0) and cells[2]["growth_cc"] == pytest.approx(0.0)
     assert cells[1]["contributors"] == cells[2]["contributors"] == 1
 
