@@ -27,6 +27,13 @@ def exists(spark: SparkSession, uri: str) -> bool:
     return DeltaTable.isDeltaTable(spark, uri)
 
 
+def change_feed(spark: SparkSession, uri: str, first: int, last: int) -> DataFrame:
+    """The Delta change data feed of the table at `uri`, versions `first` to `last` inclusive: its rows with
+    `_change_type` (insert, delete, update_preimage, update_postimage), `_commit_version` and `_commit_timestamp`."""
+    return (spark.read.format("delta").option("readChangeFeed", "true")
+            .option("startingVersion", first).option("endingVersion", last).load(uri))
+
+
 def insert_new(table: DeltaTable, rows: DataFrame, key: Sequence[str], *, prune: Column | None = None) -> None:
     """Insert the rows whose `key` the table does not hold yet: writing the same rows twice adds nothing.
 

@@ -25,6 +25,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from jobs.gold.facts import EVERYTHING, Silver, base_rates
+from jobs.tables import change_feed
 
 SCHEMA = T.StructType([
     T.StructField("built_at", T.TimestampType(), False),
@@ -54,11 +55,6 @@ def last_inputs(state: DataFrame) -> Inputs | None:
     return Inputs(dict(row["read_versions"]), dict(row["fresh_through"]), row["rules"]) if row else None
 
 
-def _changes(spark: SparkSession, uri: str, since: int, until: int) -> DataFrame:
-    return (spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", since + 1)
-            .option("endingVersion", until).load(uri))
-
-
 def _earliest(frame: DataFrame, day: str) -> date | None:
     return frame.agg(F.min(F.expr(day))).first()[0]
 
@@ -86,7 +82,7 @@ def earliest_change(spark: SparkSession, uris: dict[str, str], silver: Silver, b
                 continue
             if before < 0 or version < before:
                 return EVERYTHING
-            changed = _changes(spark, uris[name], before, version)
+            changed = change_feed(spark, uris[name], before + 1, version)
             if name in DOCUMENT_DAYS:
                 days.append(_earliest(changed, DOCUMENT_DAYS[name]))
             elif name == "silver/customer":

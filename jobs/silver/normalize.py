@@ -26,7 +26,7 @@ from jobs.silver import businesscentral, csv_drop, fx, netsuite, odoo, quickbook
 from jobs.silver.mapping import Mapping, apply, loose, problem
 from jobs.silver.payload import parsed
 from jobs.storage import warehouse_filesystem
-from jobs.tables import ensure_table, exists, first_per_key, insert_new
+from jobs.tables import change_feed, ensure_table, exists, first_per_key, insert_new
 from schemas.canonical.derive import MONEY, spark_schema
 from schemas.canonical.entities import ENTITIES, Document
 from schemas.contracts import Contract, ContractStore, FieldSpec
@@ -220,8 +220,7 @@ def normalize(spark: SparkSession, settings: Settings, systems: list[str] | None
         start = done.get(system, -1) + 1
         if start > commit["version"]:
             continue
-        changes = (spark.read.format("delta").option("readChangeFeed", "true")
-                   .option("startingVersion", start).option("endingVersion", commit["version"]).load(uri)
+        changes = (change_feed(spark, uri, start, commit["version"])
                    .where(F.col("_change_type") == "insert").drop("_change_type", "_commit_version", "_commit_timestamp"))
         # not cached: each mapping reads only its stream's partition, and a backfill's payloads outgrow memory
         summary.bronze_rows += changes.count()
