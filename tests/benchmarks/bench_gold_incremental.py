@@ -55,11 +55,12 @@ def _on_day(column: str, day: date):
         else F.col(column) == F.lit(day)
 
 
-def _set_cursors(warehouse: Path, day: date) -> None:
-    """Every stream extracted up to the start of `day` (never later than it really was)."""
-    store = CursorStore(*warehouse_filesystem(load_settings("local", warehouse=str(warehouse))))
+def _set_cursors(source: Path, target: Path, day: date) -> None:
+    """`target`'s streams extracted up to the start of `day`, never later than `source`'s really were."""
+    cursors = CursorStore(*warehouse_filesystem(load_settings("local", warehouse=str(source)))).all()
+    store = CursorStore(*warehouse_filesystem(load_settings("local", warehouse=str(target))))
     morning = datetime.combine(day, time(), timezone.utc)
-    for (system, company, stream), cursor in store.all().items():
+    for (system, company, stream), cursor in cursors.items():
         store.advance(system, company, stream, min(cursor, morning), run_id="bench", manifest="bench")
 
 
@@ -74,7 +75,7 @@ def morning_of(spark: SparkSession, source: Path, day: date, target: Path) -> Pa
     for entity, column in DATED.items():
         uri = silver_uri(load_settings("local", warehouse=str(target)), entity)
         spark.sql(f"DELETE FROM delta.`{uri}` WHERE {column} >= DATE'{day.isoformat()}'")
-    _set_cursors(target, day)
+    _set_cursors(source, target, day)
     _gold(target)
     return target
 
@@ -86,11 +87,7 @@ def day_arrives(spark: SparkSession, source: Path, day: date, target: Path) -> i
         rows = spark.read.format("delta").load(silver_uri(load_settings("local", warehouse=str(source)), entity)).where(_on_day(column, day))
         added += rows.count()
         rows.write.format("delta").mode("append").save(silver_uri(load_settings("local", warehouse=str(target)), entity))
-    source_cursors = CursorStore(*warehouse_filesystem(load_settings("local", warehouse=str(source)))).all()
-    store = CursorStore(*warehouse_filesystem(load_settings("local", warehouse=str(target))))
-    next_morning = datetime.combine(day + timedelta(days=1), time(), timezone.utc)
-    for (system, company, stream), cursor in source_cursors.items():
-        store.advance(system, company, stream, min(cursor, next_morning), run_id="bench", manifest="bench")
+    _set_cursors(source, target, day + timedelta(days=1))
     return added
 
 
