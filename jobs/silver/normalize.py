@@ -142,30 +142,34 @@ def normalize_rows(rows: DataFrame, mapping: Mapping, contract: Contract, rates:
     rows = rows.withColumn("p", parsed(F.col("payload"), contract))
     mapped = apply(mapping, rows.where(mapping.keep(F.col("p"))) if mapping.keep else rows)
     if lines is not None:
-        mapped = (mapped.join(lines, mapped["source_id"] == lines["parent"], "left")
+        on = (mapped["company_id"] == lines["line_company_id"]) & (mapped["source_id"] == lines["parent"])
+        mapped = (mapped.join(lines, on, "left")
                   .withColumn("lines", F.coalesce("_joined_lines", F.array().cast(mapped.schema["lines"].dataType)))
                   .withColumn("source_updated_at", F.greatest("source_updated_at", "lines_updated_at"))
-                  .drop("parent", "_joined_lines", "lines_updated_at"))
+                  .drop("line_company_id", "parent", "_joined_lines", "lines_updated_at"))
     return _document_fx(mapped, rates, mapping.entity)
 
 
 def _document_lines(bronze: DataFrame, changes: DataFrame, mapping: Mapping, store: ContractStore) -> tuple[DataFrame, DataFrame]:
     """For a mapping whose lines are their own stream: (every bronze version of the documents this batch
-    touched — a changed header or a changed line —, their latest lines as (parent, lines, lines_updated_at))."""
+    touched — a changed header or a changed line —, their latest lines as (line_company_id, parent, lines,
+    lines_updated_at)). A document is its company's: source ids repeat across companies' databases."""
     spec = mapping.lines
     contract = all_versions(store, mapping.system, spec.stream)
 
     def line_rows(frame: DataFrame) -> DataFrame:
         parsed_lines = frame.where(F.col("stream") == spec.stream).withColumn("p", parsed(F.col("payload"), contract))
-        return parsed_lines.select(spec.parent(F.col("p")).alias("parent"), spec.line(F.col("p")).alias("line"),
-                                   "record_key", "source_updated_at", "payload_sha256").where(F.col("parent").isNotNull())
+        return parsed_lines.select(F.col("company_id").alias("line_company_id"), spec.parent(F.col("p")).alias("parent"),
+                                   spec.line(F.col("p")).alias("line"), "record_key", "source_updated_at", "payload_sha256").where(F.col("parent").isNotNull())
 
-    touched = (changes.where(F.col("stream") == mapping.stream).select(F.col("record_key").alias("parent"))
-               .unionByName(line_rows(changes).select("parent")).distinct())
-    headers = bronze.where(F.col("stream") == mapping.stream).join(touched, F.col("record_key") == F.col("parent"), "left_semi")
+    document = ["line_company_id", "parent"]
+    touched = (changes.where(F.col("stream") == mapping.stream).select(F.col("company_id").alias("line_company_id"), F.col("record_key").alias("parent"))
+               .unionByName(line_rows(changes).select(*document)).distinct())
+    headers = (bronze.where(F.col("stream") == mapping.stream)
+               .join(touched, (F.col("company_id") == F.col("line_company_id")) & (F.col("record_key") == F.col("parent")), "left_semi"))
     newest = (F.col("source_updated_at").desc_nulls_last(), F.col("payload_sha256").desc())
-    lines = (first_per_key(line_rows(bronze).join(touched, "parent", "left_semi"), ["parent", "record_key"], *newest)
-             .groupBy("parent").agg(F.sort_array(F.collect_list("line")).alias("_joined_lines"),
+    lines = (first_per_key(line_rows(bronze).join(touched, document, "left_semi"), [*document, "record_key"], *newest)
+             .groupBy(*document).agg(F.sort_array(F.collect_list("line")).alias("_joined_lines"),
                                     F.max("source_updated_at").alias("lines_updated_at"))
              .withColumn("_joined_lines", F.transform("_joined_lines", lambda line, i: line.withField("line_no", (i + 1).cast("long")))))
     return headers, lines

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from jobs.bronze.ingest import ingest
+from jobs.bronze.ingest import bronze_uri, ingest
 from jobs.ops import quarantine
 from jobs.ops.quarantine import Selection
 from jobs.silver import fx, shopify
 from jobs.silver.build import build, replay_and_derive
-from jobs.silver.normalize import normalize, replay, silver_uri
+from jobs.silver.normalize import SYSTEMS, _document_lines, all_versions, normalize, normalize_rows, replay, silver_uri
+from schemas.contracts import ContractStore
 from tests.warehouse_checks import checksums
 
 pytestmark = pytest.mark.slow
@@ -116,3 +117,21 @@ def test_given_a_record_that_cannot_map_when_normalized_then_it_is_quarantined_n
     after = checksums(spark, tmp_path)
     replay(spark, settings, Selection(layer="silver"))
     assert checksums(spark, tmp_path) == after
+
+
+def test_given_two_companies_whose_odoo_ids_repeat_when_lines_are_joined_then_each_document_holds_only_its_own_lines(spark, silver):
+    mapping = next(m for m in SYSTEMS["odoo"].MAPPINGS if m.entity == "invoice")
+    store = ContractStore()
+    bronze = spark.read.format("delta").load(bronze_uri(silver.settings, "odoo"))
+    header = bronze.where(F.col("stream") == mapping.stream).orderBy("record_key").first()
+    parent = F.get_json_object("payload", "$.move_id[0]").cast("string")
+    own = bronze.where((F.col("company_id") == header["company_id"]) & ((F.col("record_key") == header["record_key"]) | (parent == header["record_key"])))
+    # another company's database numbers its own invoice and lines alike; its line ids happen to differ
+    twin = (own.withColumn("company_id", F.lit("another-company"))
+            .withColumn("record_key", F.when(F.col("stream") == mapping.lines.stream, F.concat("record_key", F.lit("0"))).otherwise(F.col("record_key"))))
+    rows = own.unionByName(twin)
+    headers, lines = _document_lines(rows, rows, mapping, store)
+    result = normalize_rows(headers, mapping, all_versions(store, "odoo", mapping.stream), fx.load(spark, silver.settings), lines)
+    count = {r["company_id"]: len(r["lines"]) for r in result.collect()}
+    own_lines = own.where(F.col("stream") == mapping.lines.stream).where(F.get_json_object("payload", "$.display_type") == "product").count()
+    assert own_lines > 0 and count == {header["company_id"]: own_lines, "another-company": own_lines}
