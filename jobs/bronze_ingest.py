@@ -1,7 +1,7 @@
 """Bronze ingest job: complete landing runs not ingested yet → one bronze Delta table per system, the
 quarantine, contract-drift records and review items (jobs/bronze/ingest.py says how and why).
 
-    spark-submit jobs/bronze_ingest.py [--profile P] [--warehouse URI] [--system S ...]
+    spark-submit jobs/bronze_ingest.py [--profile P] [--warehouse URI] [--system S ...] [--no-gate]
     groundswell ingest [--system S ...]            (the same, in-process)
 """
 
@@ -17,7 +17,7 @@ def stage(context: RunContext) -> str:
 
 
 def main(argv: list[str] | None = None) -> IngestSummary:
-    return submit_main(__doc__, "bronze_ingest.py", ingest, argv)
+    return submit_main(__doc__, "bronze_ingest.py", ingest, argv, gate="bronze")
 
 
 if __name__ == "__main__":

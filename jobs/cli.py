@@ -228,37 +228,79 @@ def _spark(settings: Settings):
 SystemOption = Annotated[Optional[list[str]], typer.Option("--system", help="Only this source system (repeatable).")]
 
 
+NoGateOption = Annotated[bool, typer.Option("--no-gate", help="Skip the layer's gate (Great Expectations) after the job.")]
+
+
+def _gate(spark, settings: Settings, layer: str) -> None:
+    """Validate the layer's new rows; a failed critical rule exits 1 (its rows are quarantined)."""
+    from jobs.gates.gate import docs_path, gate
+
+    outcome = gate(spark, settings, layer)
+    console.print(outcome.line(), markup=False, highlight=False)
+    if outcome.rows:
+        console.print(f"Data Docs: {docs_path(settings, layer)}", markup=False, highlight=False)
+    if not outcome.passed:
+        raise _fail(f"gate {layer} failed: its offending rows are in the quarantine (`groundswell review list`); nothing downstream should run", 1)
+
+
 @app.command()
-def ingest(system: SystemOption = None, profile: ProfileOption = None, warehouse: WarehouseOption = None) -> None:
-    """Ingest complete landing runs not ingested yet into bronze (contracts checked, PII tokenized, rejects quarantined)."""
+def gate(
+    layer: Annotated[str, typer.Argument(help="bronze, silver or gold.")],
+    profile: ProfileOption = None, warehouse: WarehouseOption = None,
+) -> None:
+    """Validate the layer's rows added or changed since its last gate with Great Expectations (rules: generated
+    from the canonical models, plus conf/gates.toml). Results go to ops/validation_result and Data Docs; a failed
+    critical rule quarantines the offending rows and exits 1. Warnings are recorded and pass."""
+    from jobs.gates.suites import LAYERS
+
+    if layer not in LAYERS:
+        raise _fail(f"unknown layer {layer!r}: use {', '.join(LAYERS)}", 2)
+    settings = _settings(profile, warehouse)
+    _gate(_spark(settings), settings, layer)
+
+
+@app.command()
+def ingest(system: SystemOption = None, no_gate: NoGateOption = False, profile: ProfileOption = None, warehouse: WarehouseOption = None) -> None:
+    """Ingest complete landing runs not ingested yet into bronze (contracts checked, PII tokenized, rejects quarantined),
+    then gate bronze."""
     from jobs.bronze.ingest import ingest as run_ingest
 
     settings = _settings(profile, warehouse)
-    console.print(run_ingest(_spark(settings), settings, system).line(), markup=False, highlight=False)
+    spark = _spark(settings)
+    console.print(run_ingest(spark, settings, system).line(), markup=False, highlight=False)
+    if not no_gate:
+        _gate(spark, settings, "bronze")
 
 
 @app.command()
-def normalize(system: SystemOption = None, profile: ProfileOption = None, warehouse: WarehouseOption = None) -> None:
+def normalize(system: SystemOption = None, no_gate: NoGateOption = False, profile: ProfileOption = None, warehouse: WarehouseOption = None) -> None:
     """Map bronze rows added since the last run to the canonical entities in silver (USD at the document date),
-    then resolve master data (same customer/vendor/product under several ids) and reconcile shop orders with invoices."""
+    then resolve master data (same customer/vendor/product under several ids) and reconcile shop orders with invoices;
+    then gate silver."""
     from jobs.silver.build import build
 
     settings = _settings(profile, warehouse)
-    console.print(build(_spark(settings), settings, system).line(), markup=False, highlight=False)
+    spark = _spark(settings)
+    console.print(build(spark, settings, system).line(), markup=False, highlight=False)
+    if not no_gate:
+        _gate(spark, settings, "silver")
 
 
 @app.command("build-gold")
 def build_gold(
     full: Annotated[bool, typer.Option("--full", help="Recompute every period, not only those silver changed since the last build.")] = False,
-    profile: ProfileOption = None, warehouse: WarehouseOption = None,
+    no_gate: NoGateOption = False, profile: ProfileOption = None, warehouse: WarehouseOption = None,
 ) -> None:
     """Aggregate silver into company-period facts (private) and publish the trend cells by sector × region × week
     and month: constant-panel indices and growth, disclosure control, a new vintage for whatever changed.
-    Recomputes only the periods from the earliest day silver changed since the last build."""
+    Recomputes only the periods from the earliest day silver changed since the last build; then gates gold."""
     from jobs.gold.build import build
 
     settings = _settings(profile, warehouse)
-    console.print(build(_spark(settings), settings, full=full).line(), markup=False, highlight=False)
+    spark = _spark(settings)
+    console.print(build(spark, settings, full=full).line(), markup=False, highlight=False)
+    if not no_gate:
+        _gate(spark, settings, "gold")
 
 
 @app.command()

@@ -2,7 +2,7 @@
 week and month, on the constant panel, under disclosure control, with a vintage per change (the modules of
 jobs/gold/ say how and why: facts, panel, disclosure, build).
 
-    spark-submit jobs/gold_build.py [--profile P] [--warehouse URI] [--full]
+    spark-submit jobs/gold_build.py [--profile P] [--warehouse URI] [--full] [--no-gate]
     groundswell build-gold [--full]                   (the same, in-process)
 
 A run recomputes the periods from the earliest day silver changed since the last run; --full recomputes
@@ -21,7 +21,7 @@ def stage(context: RunContext) -> str:
 
 
 def main(argv: list[str] | None = None) -> GoldSummary:
-    return submit_main(__doc__, "gold_build.py", build, argv, flags={"full": FULL_HELP})
+    return submit_main(__doc__, "gold_build.py", build, argv, flags={"full": FULL_HELP}, gate="gold")
 
 
 if __name__ == "__main__":

@@ -52,11 +52,11 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     Stage("extract", "pull each connection's new records into landing files", "jobs.extract_landing:stage"),
     Stage("ingest", "landing files -> bronze Delta tables, contracts and drift checked", "jobs.bronze_ingest:stage"),
-    Stage("gate-bronze", "Great Expectations gate on the new bronze rows", None),
+    Stage("gate-bronze", "Great Expectations gate on the new bronze rows", "jobs.gate:bronze"),
     Stage("normalize", "bronze -> silver canonical entities (FX, master data, reconciliation)", "jobs.silver_normalize:stage"),
-    Stage("gate-silver", "Great Expectations gate on the changed silver rows", None),
+    Stage("gate-silver", "Great Expectations gate on the changed silver rows", "jobs.gate:silver"),
     Stage("build-gold", "silver -> gold trend cells on the constant panel, disclosure control", "jobs.gold_build:stage"),
-    Stage("gate-gold", "Great Expectations gate on the new gold vintage", None),
+    Stage("gate-gold", "Great Expectations gate on the new gold vintage", "jobs.gate:gold"),
     Stage("index", "publish gold cells and data health to Elasticsearch", None),
 )
 STAGE_NAMES = tuple(stage.name for stage in STAGES)

@@ -2,7 +2,7 @@
 in USD too, mapping problems quarantined; then master data resolved and documents reconciled (the modules
 of jobs/silver/ say how and why: normalize, master, reconcile).
 
-    spark-submit jobs/silver_normalize.py [--profile P] [--warehouse URI] [--system S ...]
+    spark-submit jobs/silver_normalize.py [--profile P] [--warehouse URI] [--system S ...] [--no-gate]
     groundswell normalize [--system S ...]            (the same, in-process)
 """
 
@@ -18,7 +18,7 @@ def stage(context: RunContext) -> str:
 
 
 def main(argv: list[str] | None = None) -> SilverSummary:
-    return submit_main(__doc__, "silver_normalize.py", build, argv)
+    return submit_main(__doc__, "silver_normalize.py", build, argv, gate="silver")
 
 
 if __name__ == "__main__":

@@ -96,18 +96,28 @@ def submit_command(settings: Settings, script: Path, *args: str) -> tuple[list[s
     return [*command, str(script), *args], env
 
 
-def submit_main(script_doc: str, prog: str, run, argv: list[str] | None = None, flags: dict[str, str] | None = None):
+def submit_main(script_doc: str, prog: str, run, argv: list[str] | None = None, flags: dict[str, str] | None = None, gate: str | None = None):
     """The command line every spark-submit-able layer job shares: --profile, --warehouse, --system (repeatable),
     and the job's own on/off `flags` (name → help); runs `run(spark, settings, systems, **flags)` and prints
-    its summary line."""
+    its summary line, then the `gate` of the layer it wrote (unless --no-gate), exiting 1 if that fails."""
+    from jobs.gates.gate import gate as run_gate
+
     parser = argparse.ArgumentParser(prog=prog, description=script_doc.split("\n\n")[0])
     parser.add_argument("--profile", help="settings profile of conf/groundswell.toml (default: local)")
     parser.add_argument("--warehouse", help="warehouse root URI; overrides the profile's")
     parser.add_argument("--system", action="append", help="only this source system (repeatable)")
     for name, help_text in (flags or {}).items():
         parser.add_argument(f"--{name}", action="store_true", help=help_text)
+    if gate:
+        parser.add_argument("--no-gate", action="store_true", help=f"skip the {gate} gate (Great Expectations) after the job")
     args = parser.parse_args(argv)
     settings = load_settings(args.profile, warehouse=args.warehouse)
-    summary = run(spark_session(settings), settings, args.system, **{name: getattr(args, name) for name in flags or {}})
+    spark = spark_session(settings)
+    summary = run(spark, settings, args.system, **{name: getattr(args, name) for name in flags or {}})
     print(summary.line())
+    if gate and not args.no_gate:
+        outcome = run_gate(spark, settings, gate)
+        print(outcome.line())
+        if not outcome.passed:
+            raise SystemExit(1)
     return summary

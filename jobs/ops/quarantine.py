@@ -59,9 +59,10 @@ def quarantine_id(layer: str, system: str, stream: str | None, company_id: str |
     return hashlib.sha256(identity.encode()).hexdigest()[:32]
 
 
-def id_column(layer: str, system: str, stream: str | None, company_id: Column, record_key: Column, payload_sha256: Column) -> Column:
+def id_column(layer: str, system: str | Column, stream: str | Column | None, company_id: Column, record_key: Column, payload_sha256: Column) -> Column:
     """`quarantine_id` as a Spark expression, for layers that reject in Spark rather than in Python."""
-    parts = [F.lit(v or "") for v in (layer, system, stream)] + [F.coalesce(c, F.lit("")) for c in (company_id, record_key, payload_sha256)]
+    parts = [F.lit(layer)] + [F.coalesce(v, F.lit("")) if isinstance(v, Column) else F.lit(v or "")
+                              for v in (system, stream, company_id, record_key, payload_sha256)]
     return F.substring(F.sha2(F.concat_ws("\x1f", *parts), 256), 1, 32)
 
 
@@ -75,20 +76,21 @@ def table(spark: SparkSession, settings: Settings):
 
 def record(spark: SparkSession, settings: Settings, rejections: DataFrame) -> None:
     """Add new rejections; for ones already held and still waiting, take the new outcome if it differs
-    (another rule or contract version), counting the attempt. `rejections` has the columns of REJECTION."""
+    (another rule or contract version), counting the attempt; a resolved one rejected again (a gate after
+    its replay) waits again. `rejections` has the columns of REJECTION."""
     incoming = rejections.select(
         *REJECTION.fieldNames(),
         F.lit(1).alias("attempts"), F.lit("open").alias("status"),
         F.lit(None).cast("string").alias("review_decision"), F.lit(None).cast("string").alias("resolved_run"),
     )
     changed = "t.status = 'open' AND (t.kind <> s.kind OR t.rule <> s.rule OR NOT (t.contract_version <=> s.contract_version))"
+    outcome = {"kind": "s.kind", "rule": "s.rule", "reason": "s.reason", "contract_version": "s.contract_version",
+               "last_seen": "s.last_seen", "attempts": "t.attempts + 1"}
     (
         table(spark, settings).alias("t")
         .merge(incoming.alias("s"), "t.quarantine_id = s.quarantine_id")
-        .whenMatchedUpdate(condition=changed, set={
-            "kind": "s.kind", "rule": "s.rule", "reason": "s.reason", "contract_version": "s.contract_version",
-            "last_seen": "s.last_seen", "attempts": "t.attempts + 1",
-        })
+        .whenMatchedUpdate(condition=changed, set=outcome)
+        .whenMatchedUpdate(condition="t.status = 'resolved'", set={**outcome, "status": "'open'", "resolved_run": "NULL"})
         .whenNotMatchedInsertAll()
         .execute()
     )

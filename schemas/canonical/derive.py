@@ -1,9 +1,10 @@
-"""Everything else derived from the canonical models: Spark schemas and JSON Schema documents."""
+"""Everything else derived from the canonical models: Spark schemas, JSON Schema documents and the facts data-quality rules check."""
 
 from __future__ import annotations
 
 import types
 import typing
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -84,3 +85,24 @@ def spark_schema(model: type[BaseModel]) -> T.StructType:
 def json_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) a consumer of the entity can validate against."""
     return model.model_json_schema(mode="serialization")
+
+
+@dataclass(frozen=True)
+class ColumnFacts:
+    """What a model says about one column that a data-quality rule can check."""
+
+    name: str
+    nullable: bool
+    choices: tuple[str, ...] | None  # an enum's values
+    pattern: str | None  # a regular expression the value matches
+
+
+def column_facts(model: type[BaseModel]) -> list[ColumnFacts]:
+    facts = []
+    for name, field in model.model_fields.items():
+        constraints = list(field.metadata)
+        annotation, nullable = _unwrap(field.annotation, constraints)
+        choices = tuple(member.value for member in annotation) if isinstance(annotation, type) and issubclass(annotation, Enum) else None
+        pattern = next((c.pattern for c in constraints if getattr(c, "pattern", None)), None)
+        facts.append(ColumnFacts(name, nullable, choices, pattern))
+    return facts
