@@ -4,7 +4,7 @@ named, the offending rows leave the layer for the quarantine, and a warning alon
 from __future__ import annotations
 
 import shutil
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -122,19 +122,26 @@ def test_given_silver_seeded_with_each_critical_violation_when_gated_then_it_sto
     seeded = [{**sample, **change, "canonical_id": f"seeded-{rule}"} for sample, (rule, change) in zip(samples, breaks.items())]
     short = {**samples[5], "total": samples[5]["total"] + 5, "canonical_id": "seeded-short"}  # breaks a warning only
     _append(spark.createDataFrame([repeated, *seeded, short], clean.schema), uri)
+    payments = spark.read.format("delta").load(silver_uri(settings, "payment"))
+    paid = [r.asDict() for r in payments.where("NOT is_deleted").orderBy("canonical_id").limit(2).collect()]
+    payment_breaks = {"payment_usd_sane": {"amount_usd": Decimal("500000000")}, "paid_not_in_future": {"paid_at": datetime.now() + timedelta(days=30)}}
+    _append(spark.createDataFrame([{**payment, **change, "canonical_id": f"seeded-{rule}"} for payment, (rule, change) in zip(paid, payment_breaks.items())],
+                                  payments.schema), silver_uri(settings, "payment"))
 
     outcome = gate(spark, settings, "silver")
 
-    assert {(b.table, b.rule) for b in outcome.critical} == {("silver/invoice", rule) for rule in [*breaks, "canonical_id_unique"]}
+    assert {(b.table, b.rule) for b in outcome.critical} == {
+        *(("silver/invoice", rule) for rule in [*breaks, "canonical_id_unique"]), *(("silver/payment", rule) for rule in payment_breaks)}
     assert ("silver/invoice", "total_is_lines_plus_tax", "warning", 1) in {(b.table, b.rule, b.severity, b.unexpected) for b in outcome.breaches}
     after = spark.read.format("delta").load(uri)
     assert [r["canonical_id"] for r in after.where(F.col("canonical_id").startswith("seeded-")).collect()] == ["seeded-short"]
+    assert spark.read.format("delta").load(silver_uri(settings, "payment")).where(F.col("canonical_id").startswith("seeded-")).count() == 0
     assert after.count() == before  # the repeated invoice left with its repeat; the short one stayed
     held = quarantine.table(spark, settings).toDF().where((F.col("kind") == "expectation") & (F.col("layer") == "silver")).collect()
     # one row per source record version, named by the first rule it broke ("usd" breaks the format and ISO 4217)
-    assert sorted(r["rule"] for r in held) == sorted([*breaks, "canonical_id_unique"])
+    assert sorted(r["rule"] for r in held) == sorted([*breaks, "canonical_id_unique", *payment_breaks])
     assert all(r["payload_ref"].startswith("landing/") and r["stream"] for r in held)  # each points at its source record, for replay
-    results = spark.read.format("delta").load(results_uri(settings)).where(F.col("run_id") == outcome.run_id)
+    results = spark.read.format("delta").load(results_uri(settings)).where((F.col("run_id") == outcome.run_id) & (F.col("table") == "silver/invoice"))
     assert {r["rule"] for r in results.where(~F.col("success")).collect()} == {*breaks, "canonical_id_unique", "total_is_lines_plus_tax"}
     assert results.count() == len(_rules(settings, "silver", "silver/invoice"))  # every rule of the suite reported: here all broke
 
