@@ -28,6 +28,8 @@ app.add_typer(sandbox_app, name="sandbox")
 review_app = typer.Typer(help="The review queue: schema drifts, uncertain entity matches and quarantined records waiting for a person.",
                          no_args_is_help=True)
 app.add_typer(review_app, name="review")
+search_app = typer.Typer(help="Ask the published indices (Elasticsearch): a series' trend, top movers, names.", no_args_is_help=True)
+app.add_typer(search_app, name="search")
 
 console = Console(log_path=False)
 
@@ -365,6 +367,94 @@ def lineage(
     except LineageError as exc:
         raise _fail(str(exc), 1) from None
     print(json.dumps(found, default=str, indent=2))
+
+
+@app.command("index")
+def index(
+    rollback: Annotated[bool, typer.Option("--rollback", help="Move the aliases back to the publication before the live one.")] = False,
+    profile: ProfileOption = None, warehouse: WarehouseOption = None,
+) -> None:
+    """Publish gold's disclosed trend cells, data health and quarantine counts into Elasticsearch as a new
+    publication (new indices, aliases moved atomically, earlier ones kept); unchanged gold changes nothing."""
+    from jobs.search import publish as search
+
+    settings = _settings(profile, warehouse)
+    try:
+        summary = search.rollback(settings) if rollback else search.publish(_spark(settings), settings)
+    except search.PublishError as exc:
+        raise _fail(str(exc), 1) from None
+    console.print(summary.line(), markup=False, highlight=False)
+
+
+GrainOption = Annotated[str, typer.Option(help="week or month.")]
+DateOption = Annotated[Optional[datetime], typer.Option(formats=["%Y-%m-%d"])]
+
+
+def _search_index(profile: str | None, kind: str = "trends"):
+    from jobs.search.publish import alias, client
+
+    settings = _settings(profile)
+    return client(settings), alias(settings, kind)
+
+
+def _print_rows(rows: list[dict], columns: tuple[str, ...], title: str) -> None:
+    table = Table(*columns, title=title)
+    for row in rows:
+        table.add_row(*["" if row.get(c) is None else str(row[c]) for c in columns])
+    console.print(table)
+
+
+@search_app.command("trend")
+def search_trend(
+    sector: Annotated[str, typer.Argument(help="Sector code, e.g. retail.")],
+    region: Annotated[str, typer.Argument(help="Region code, e.g. EU.")],
+    grain: GrainOption = "week", start: Annotated[Optional[datetime], typer.Option("--from", formats=["%Y-%m-%d"], help="First period.")] = None,
+    end: Annotated[Optional[datetime], typer.Option("--to", formats=["%Y-%m-%d"], help="Last period.")] = None,
+    profile: ProfileOption = None, as_json: JsonOption = False,
+) -> None:
+    """The published cells of one sector × region series over a range of periods (withheld cells are gaps)."""
+    from jobs.search.query import TREND_FIELDS, trend
+
+    rows = trend(*_search_index(profile), sector, region, grain, start and start.date(), end and end.date())
+    if as_json:
+        print(json.dumps({"sector": sector, "region": region, "grain": grain, "cells": rows}))
+        return
+    _print_rows(rows, TREND_FIELDS, f"{sector} × {region} by {grain}")
+
+
+@search_app.command("movers")
+def search_movers(
+    grain: GrainOption = "week", period: DateOption = None,
+    top: Annotated[int, typer.Option(help="Series each way.")] = 5,
+    by: Annotated[str, typer.Option(help="The growth to rank by: growth_usd, growth_cc, yoy_usd, yoy_cc, price_growth.")] = "growth_usd",
+    profile: ProfileOption = None, as_json: JsonOption = False,
+) -> None:
+    """The series that rose and fell most in a period (default: the latest published)."""
+    from jobs.search.query import movers
+
+    found = movers(*_search_index(profile), grain, period and period.date(), top, by)
+    if as_json:
+        print(json.dumps(found))
+        return
+    for side in ("risers", "fallers"):
+        _print_rows(found[side], ("sector", "region", by, "contributors"), f"{side} of {found['period']} by {by}")
+
+
+@search_app.command("text")
+def search_text(
+    words: Annotated[list[str], typer.Argument(help="Words to look for in sector, region and product-category names.")],
+    grain: GrainOption = "week", size: Annotated[int, typer.Option(help="Series to show.")] = 10,
+    profile: ProfileOption = None, as_json: JsonOption = False,
+) -> None:
+    """Series whose sector, region or product-category names match the words, each with its latest cell."""
+    from jobs.search.query import text
+
+    found = text(*_search_index(profile), " ".join(words), grain, size)
+    if as_json:
+        print(json.dumps({"series": found}))
+        return
+    rows = [{**s, **{k: s["latest"].get(k) for k in ("period", "revenue_index_usd", "yoy_usd")}, "score": f"{s['score']:.2f}"} for s in found]
+    _print_rows(rows, ("sector_name", "region_name", "period", "revenue_index_usd", "yoy_usd", "score"), f"series matching {' '.join(words)!r}")
 
 
 @app.command("normalize-file")

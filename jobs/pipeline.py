@@ -57,7 +57,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("gate-silver", "Great Expectations gate on the changed silver rows", "jobs.gate:silver"),
     Stage("build-gold", "silver -> gold trend cells on the constant panel, disclosure control", "jobs.gold_build:stage"),
     Stage("gate-gold", "Great Expectations gate on the new gold vintage", "jobs.gate:gold"),
-    Stage("index", "publish gold cells and data health to Elasticsearch", None),
+    Stage("index", "publish gold cells, data health and quarantine counts to Elasticsearch", "jobs.index_search:stage"),
 )
 STAGE_NAMES = tuple(stage.name for stage in STAGES)
 

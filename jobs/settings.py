@@ -63,7 +63,11 @@ class S3Settings(_Section):
 
 
 class ElasticsearchSettings(_Section):
+    """Where gold is published for search (jobs/search/)."""
+
     url: str = "http://127.0.0.1:9200"
+    prefix: str = Field("groundswell", pattern=r"^[a-z][a-z0-9_]*$", description="aliases <prefix>-trends/-health/-quarantine")
+    keep: int = Field(3, ge=2, description="publications kept (the live one and earlier ones to roll back to)")
 
 
 class ServicesSettings(_Section):
