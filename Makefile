@@ -9,7 +9,14 @@ UV := .tools/bin/uv
 GS := $(VENV)/bin/groundswell
 MVN := mvn -q -B -Dmaven.repo.local=$(CURDIR)/.m2
 
-.PHONY: help setup demo test bench clean tools
+.PHONY: help setup demo test bench clean tools airflow airflow-down
+
+AIRFLOW_HOME ?= $(CURDIR)/.airflow
+AIRFLOW := source conf/airflow/airflow.env && airflow
+export AIRFLOW_HOME
+export GROUNDSWELL_ROOT := $(CURDIR)
+# A pool per source system: a tenant's rate limit holds however many extract tasks run at once.
+SYSTEMS := shopify quickbooks netsuite odoo xero businesscentral csv x12
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
@@ -28,9 +35,26 @@ test: setup ## the full test suite (starts and stops its own servers)
 bench: setup ## benchmarks; results under tests/benchmarks/results/
 	$(VENV)/bin/python -m tests.benchmarks
 
+airflow: setup ## Airflow 3 on SQLite under .airflow/ (UI and API on http://127.0.0.1:8080): migrate, pools, start api-server, scheduler, dag-processor
+	mkdir -p $(AIRFLOW_HOME)
+	$(AIRFLOW) db migrate
+	for system in $(SYSTEMS); do $(AIRFLOW) pools set groundswell_$$system 4 "extract tasks of $$system" >/dev/null; done
+	for part in api-server scheduler dag-processor; do \
+	  [ -f $(AIRFLOW_HOME)/$$part.pid ] && kill -0 $$(cat $(AIRFLOW_HOME)/$$part.pid) 2>/dev/null && continue; \
+	  (source conf/airflow/airflow.env; setsid airflow $$part > $(AIRFLOW_HOME)/$$part.log 2>&1 < /dev/null & echo $$! > $(AIRFLOW_HOME)/$$part.pid); \
+	done
+	for i in $$(seq 60); do curl -sf http://127.0.0.1:$${AIRFLOW_PORT:-8080}/api/v2/monitor/health >/dev/null && break; sleep 1; done
+	@echo "Airflow UI: http://127.0.0.1:$${AIRFLOW_PORT:-8080}  (DAGs groundswell_daily, groundswell_replay; logs in $(AIRFLOW_HOME))"
+
+airflow-down: ## stop the Airflow processes `make airflow` started
+	-for part in api-server scheduler dag-processor; do \
+	  [ -f $(AIRFLOW_HOME)/$$part.pid ] && kill -- -$$(cat $(AIRFLOW_HOME)/$$part.pid) 2>/dev/null; rm -f $(AIRFLOW_HOME)/$$part.pid; \
+	done
+
 clean: ## stop our local servers and delete local data (warehouse, server state)
 	-[ -x $(GS) ] && $(GS) services down
-	rm -rf .warehouse .services .test-services .sandbox
+	-$(MAKE) airflow-down
+	rm -rf .warehouse .services .test-services .sandbox .airflow
 
 # Debian packages the set-up uses, installed only where missing (needs root, as on our CI machines).
 tools:

@@ -82,24 +82,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def spawn_server(folder: Path, *, port: int | None = None, detached: bool = False) -> tuple[subprocess.Popen, str]:
+    """Start serving the sandbox in `folder` from its own process and wait until it answers; (process, base URL).
+    A detached server has a session of its own: it outlives the process that started it (an Airflow setup task)
+    until it is sent SIGTERM."""
+    port = port or free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "connectors.sandbox.serve", str(folder), str(port)], start_new_session=detached)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base_url}/_sandbox/clock", timeout=1).status_code == 200:
+                return server, base_url
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.terminate()
+            raise RuntimeError(f"the sandbox server for {folder} did not start on port {port}")
+        time.sleep(0.2)
+
+
 @contextmanager
 def serving_process(folder: Path, *, port: int | None = None) -> Iterator[str]:
     """Serve the sandbox in `folder` from its own process (its own core: a long extraction keeps both busy)
     for the block; yields its base URL."""
-    port = port or free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "connectors.sandbox.serve", str(folder), str(port)])
+    server, base_url = spawn_server(folder, port=port)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base_url}/_sandbox/clock", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the sandbox server for {folder} did not start on port {port}")
-            time.sleep(0.2)
         yield base_url
     finally:
         server.terminate()
