@@ -34,13 +34,18 @@ def change_feed(spark: SparkSession, uri: str, first: int, last: int) -> DataFra
             .option("startingVersion", first).option("endingVersion", last).load(uri))
 
 
+def key_match(key: Sequence[str]) -> str:
+    """The MERGE condition matching target `t` and source `s` rows by `key`, nulls equal to nulls."""
+    return " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
+
+
 def insert_new(table: DeltaTable, rows: DataFrame, key: Sequence[str], *, prune: Column | None = None) -> None:
     """Insert the rows whose `key` the table does not hold yet: writing the same rows twice adds nothing.
 
     `prune` is an extra condition on the target (`t.` columns) that lets Delta skip files which cannot
     match, e.g. the partitions the new rows fall in.
     """
-    condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
+    condition = key_match(key)
     merge = table.alias("t").merge(rows.alias("s"), F.expr(condition) if prune is None else F.expr(condition) & prune)
     merge.whenNotMatchedInsertAll().execute()
 
@@ -49,7 +54,7 @@ def sync(table: DeltaTable, rows: DataFrame, key: Sequence[str], *, scope: str |
     """Make the table hold exactly `rows` (within `scope`, a condition on the target's `t.` columns, when
     given): new keys inserted, changed rows updated, vanished keys deleted, equal rows left alone — so a
     rerun that derives the same rows commits no file."""
-    on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
+    on = key_match(key)
     changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in rows.columns if c not in key)
     merge = (table.alias("t").merge(rows.alias("s"), on if scope is None else f"({on}) AND {scope}")
              .whenMatchedUpdateAll(condition=changed or None).whenNotMatchedInsertAll())

@@ -32,7 +32,7 @@ from jobs.gates.suites import LINEAGE, Layer, TableSuite, suites
 from jobs.ops import quarantine
 from jobs.settings import Settings
 from jobs.storage import warehouse_filesystem
-from jobs.tables import change_feed, ensure_table, exists, first_per_key, insert_new
+from jobs.tables import change_feed, ensure_table, exists, first_per_key, insert_new, key_match
 
 log = structlog.get_logger("groundswell.gate")
 
@@ -154,10 +154,7 @@ def _results_rows(suite: TableSuite, result, run_id: str, first: int, last: int,
 def _offenders(checked: DataFrame, suite: TableSuite, failed: list[Rule]) -> DataFrame:
     """One row per offending table row: its key and lineage, the rules it broke (sorted; the first names it)."""
     keep = list(dict.fromkeys([*suite.key, *LINEAGE[suite.layer]]))
-    broken = None
-    for rule in failed:
-        rows = rule.offending(checked).select(*keep, F.lit(rule.name).alias("rule"))
-        broken = rows if broken is None else broken.unionByName(rows)
+    broken = reduce(DataFrame.unionByName, [rule.offending(checked).select(*keep, F.lit(rule.name).alias("rule")) for rule in failed])
     return broken.groupBy(*keep).agg(F.sort_array(F.collect_set("rule")).alias("rules")).withColumn("rule", F.col("rules")[0])
 
 
@@ -212,8 +209,8 @@ def _rejections(spark: SparkSession, settings: Settings, suite: TableSuite, offe
 
 def _withdraw(spark: SparkSession, suite: TableSuite, offenders: DataFrame) -> None:
     """Take the offending rows out of the layer: downstream never reads them."""
-    on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in suite.key)
-    DeltaTable.forPath(spark, suite.uri).alias("t").merge(offenders.select(*suite.key).distinct().alias("s"), on).whenMatchedDelete().execute()
+    (DeltaTable.forPath(spark, suite.uri).alias("t").merge(offenders.select(*suite.key).distinct().alias("s"), key_match(suite.key))
+     .whenMatchedDelete().execute())
 
 
 def _publish_docs(settings: Settings, layer: Layer, rendered: Path) -> None:
