@@ -119,11 +119,14 @@ def _fill(es: Elasticsearch, settings: Settings, index: str, docs: DataFrame) ->
 
 
 def _holders(es: Elasticsearch, settings: Settings, kind: str) -> list[str]:
-    return sorted(es.indices.get_alias(name=alias(settings, kind), ignore_unavailable=True, allow_no_indices=True).body)
+    """The indices `kind`'s alias points at (none before the first publication)."""
+    if not es.indices.exists_alias(name=alias(settings, kind)):
+        return []
+    return sorted(es.indices.get_alias(name=alias(settings, kind)).body)
 
 
 def current_publication(es: Elasticsearch, settings: Settings) -> str | None:
-    holders = _holders(es, settings, "trends") if es.indices.exists_alias(name=alias(settings, "trends")) else []
+    holders = _holders(es, settings, "trends")
     return holders[0].removeprefix(alias(settings, "trends") + "-") if holders else None
 
 
@@ -138,8 +141,7 @@ def _move_aliases(es: Elasticsearch, settings: Settings, publication: str) -> No
     """Point every alias at `publication`'s index in one request: readers see the old one or the new one, never a mix."""
     actions = []
     for kind in KINDS:
-        if es.indices.exists_alias(name=alias(settings, kind)):
-            actions += [{"remove": {"index": holder, "alias": alias(settings, kind)}} for holder in _holders(es, settings, kind)]
+        actions += [{"remove": {"index": holder, "alias": alias(settings, kind)}} for holder in _holders(es, settings, kind)]
         actions.append({"add": {"index": index_name(settings, kind, publication), "alias": alias(settings, kind), "is_write_index": False}})
     es.indices.update_aliases(actions=actions)
 
