@@ -1,10 +1,13 @@
 """Extraction runs: every selected connection's streams, concurrently, into landing, cursors advanced last.
 
 Per stream: window from the cursor (minus overlap) to `until` → pages read → records deduplicated by
-(key, updated-at) within the run → landing files → manifest → cursor. Connections run `concurrency` at a
-time; pages wait for room in one byte budget shared by all of them, so a slow landing store slows the
-readers instead of growing memory. A connection that fails is reported in its manifest and the summary; the
-others go on.
+(key, updated-at) within the run → landing files → manifest → cursor. A stream whose cursor already reached
+`until` is not read again: re-running a day (an Airflow retry or clear) lands nothing new, and the next day's
+window still starts an overlap before that cursor, so a late-committed record is not missed.
+
+Connections run `concurrency` at a time; pages wait for room in one byte budget shared by all of them, so a
+slow landing store slows the readers instead of growing memory. A connection that fails is reported in its
+manifest and the summary; the others go on.
 """
 
 from __future__ import annotations
@@ -88,6 +91,9 @@ async def _extract_stream(plan: ExtractPlan, cursors: CursorStore, connector: Co
     connection = connector.connection
     result = StreamResult(connection.id, stream.name)
     before = cursors.get(connection.system, connection.company_id, stream.name)
+    if plan.since is None and before is not None and before >= plan.until:
+        log.info("stream already extracted", connection=connection.id, stream=stream.name, through=before.isoformat())
+        return result
     window = Window(plan.since if plan.since is not None else plan.incremental.since(before), plan.until)
     folder = run_folder(plan.root, connection.system, stream.name, connection.company_id, plan.run_id)
     writer = LandingWriter(plan.filesystem, folder)

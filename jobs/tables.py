@@ -1,7 +1,7 @@
 """Delta table primitives every layer shares: create-if-missing, insert-only MERGE by a declared key, a
-table brought in line with its derivation (rewriting only what differs), a column set only where it
-differs, the first row per key, and an order-independent content checksum (what the idempotency tests
-compare)."""
+table brought in line with its derivation (rewriting only what differs, committing nothing when nothing
+does), a column set only where it differs, the first row per key, and an order-independent content
+checksum (what the idempotency tests compare)."""
 
 from __future__ import annotations
 
@@ -50,10 +50,24 @@ def insert_new(table: DeltaTable, rows: DataFrame, key: Sequence[str], *, prune:
     merge.whenNotMatchedInsertAll().execute()
 
 
+def _in_line(table: DeltaTable, rows: DataFrame, key: Sequence[str], scope: str | None) -> bool:
+    """Whether the table (within `scope`) holds exactly `rows` already."""
+    target = table.toDF().alias("t")
+    if scope is not None:
+        target = target.where(F.expr(scope))
+    new_or_changed = rows.alias("s").join(target, F.expr(key_match(rows.columns)), "left_anti")
+    vanished = target.join(rows.alias("s"), F.expr(key_match(key)), "left_anti")
+    return new_or_changed.isEmpty() and vanished.isEmpty()
+
+
 def sync(table: DeltaTable, rows: DataFrame, key: Sequence[str], *, scope: str | None = None) -> None:
     """Make the table hold exactly `rows` (within `scope`, a condition on the target's `t.` columns, when
-    given): new keys inserted, changed rows updated, vanished keys deleted, equal rows left alone — so a
-    rerun that derives the same rows commits no file."""
+    given): new keys inserted, changed rows updated, vanished keys deleted, equal rows left alone. A table
+    already in line is not touched at all (Delta commits even a MERGE that changes nothing, and a new
+    version sends every reader of its change feed looking), so a rerun that derives the same rows commits
+    nothing."""
+    if _in_line(table, rows, key, scope):
+        return
     on = key_match(key)
     changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in rows.columns if c not in key)
     merge = (table.alias("t").merge(rows.alias("s"), on if scope is None else f"({on}) AND {scope}")

@@ -236,7 +236,7 @@ def build(spark: SparkSession, settings: Settings, systems: list[str] | None = N
             rows = [(vintage, at, g, o.cells, o.suppressed, o.new, o.revised, versions) for g, o in published]
             _append(spark, publication_uri(settings), spark.createDataFrame(rows, PUBLICATION_SCHEMA))
             _append(spark, health_uri(settings), _health(spark, settings, vintage, at, cursors, silver.companies))
-    if now != last:
+    if summary.since is not None and now != last:  # new table versions whose changes touch no day change nothing
         _append(spark, state_uri(settings), spark.createDataFrame([now.row(datetime.now(timezone.utc))], changes.SCHEMA))
     log.info("gold built", summary=summary.line())
     return summary

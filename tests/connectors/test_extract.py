@@ -78,19 +78,35 @@ def test_given_pages_when_extracted_then_landing_holds_every_record_once_and_the
     assert CursorStore(pafs.LocalFileSystem(), str(tmp_path)).get("shopify", "c1", "orders") == UNTIL
 
 
-def test_given_a_cursor_when_extracted_again_then_the_window_starts_at_the_cursor_minus_the_overlap(tmp_path):
-    connectors = []
+def _two_orders_each_time() -> tuple[list[PagedConnector], object]:
+    """A connector factory serving two orders to every connection, and the connectors it made (their windows)."""
+    connectors: list[PagedConnector] = []
 
     def factory(connection):
         connectors.append(PagedConnector(connection, [_orders(0, 2)]))
         return connectors[-1]
 
+    return connectors, factory
+
+
+def test_given_a_cursor_when_extracted_again_then_the_window_starts_at_the_cursor_minus_the_overlap(tmp_path):
+    connectors, factory = _two_orders_each_time()
     asyncio.run(extract(_plan(tmp_path, factory, run_id="r1"), [_connection("c1")]))
     later = _plan(tmp_path, factory, run_id="r2")
     asyncio.run(extract(ExtractPlan(later.filesystem, later.root, "r2", UNTIL + timedelta(days=1), connector_factory=factory), [_connection("c1")]))
 
     assert connectors[0].windows == [Window(None, UNTIL)]
     assert connectors[1].windows == [Window(UNTIL - timedelta(minutes=10), UNTIL + timedelta(days=1))]
+
+
+def test_given_a_cursor_at_until_when_extracted_again_then_the_stream_is_not_read_and_nothing_lands(tmp_path):
+    connectors, factory = _two_orders_each_time()
+    asyncio.run(extract(_plan(tmp_path, factory, run_id="r1"), [_connection("c1")]))
+    again = asyncio.run(extract(_plan(tmp_path, factory, run_id="r2"), [_connection("c1")]))
+
+    assert connectors[1].windows == []
+    assert [(r.records, r.manifest, r.error) for r in again.results] == [(0, None, None)]
+    assert not (tmp_path / "landing" / "shopify" / "orders" / "company=c1" / "run=r2").exists()
 
 
 def test_given_a_stream_that_fails_mid_read_then_its_cursor_stays_put_its_manifest_names_the_error_and_other_connections_land(tmp_path):
