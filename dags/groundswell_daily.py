@@ -10,6 +10,9 @@ jobs/pipeline.py (the order `groundswell run` follows too).
 - `groundswell_replay`: manual, with params kind, rule, system, since — re-processes the quarantined records
   still open or approved by a reviewer (trigger it after a fix, or after approvals) and carries the change
   through silver, gold and the index.
+- `groundswell_review_applied`: every 15 minutes, a look (no Spark) at whether a reviewer decided anything
+  since the last full replay started (`groundswell review approve|reject` or the data-quality notebook); if so,
+  the same replay of everything open or approved, down to the index — otherwise the run stops there.
 
 Gate tasks never retry: a failed gate has already withdrawn its offending rows, so a retry would pass.
 A failed task is recorded (failure callback) in the warehouse under ops/task_failures/.
@@ -187,7 +190,7 @@ def replay() -> str:
     params = get_current_context()["params"]
     command = [str(ROOT / ".venv" / "bin" / "groundswell"), "replay", "--profile", params["profile"]]
     for option in ("warehouse", "kind", "rule", "system", "since"):
-        if params[option]:
+        if params.get(option):
             command += [f"--{option}", params[option]]
     done = subprocess.run(command, capture_output=True, text=True)
     print(done.stdout, done.stderr)
@@ -205,5 +208,20 @@ def groundswell_replay():
     _stages_after(replay(), "ingest")
 
 
+@task.short_circuit
+def decisions_waiting() -> bool:
+    """Whether a reviewer decided anything since the last full replay started (two small files, no Spark)."""
+    from jobs.ops.review import decisions_waiting as waiting
+
+    return waiting(_settings())
+
+
+@dag(dag_id="groundswell_review_applied", schedule="*/15 * * * *", start_date=datetime(2026, 1, 1, tzinfo=timezone.utc), catchup=False,
+     max_active_runs=1, default_args=DEFAULTS, tags=["groundswell"], doc_md=__doc__, params={k: PARAMS[k] for k in ("profile", "warehouse")})
+def groundswell_review_applied():
+    _stages_after(decisions_waiting.override(execution_timeout=timedelta(minutes=5))() >> replay(), "ingest")
+
+
 groundswell_daily()
 groundswell_replay()
+groundswell_review_applied()

@@ -504,11 +504,14 @@ def replay(
     Bronze rejections are decided again with today's contracts; silver rejections are mapped again with today's
     mappings and FX rates (records bronze admits now reach silver at the next normalize)."""
     from jobs.bronze.ingest import replay as replay_bronze
+    from jobs.ops.review import mark
     from jobs.silver.build import replay_and_derive
 
     settings = _settings(profile, warehouse)
     selection = _selection(kind, rule, system, since, ("open", "approved"))
     spark = _spark(settings)
+    if not (kind or rule or system or since):
+        mark(settings, "replayed", datetime.now(timezone.utc))  # everything decided before now is applied by this run
     console.print(f"bronze: {replay_bronze(spark, settings, selection).line()}", markup=False, highlight=False)
     console.print(f"silver: {replay_and_derive(spark, settings, selection).line()}", markup=False, highlight=False)
 

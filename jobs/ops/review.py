@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import orjson
+from pyarrow import fs as pafs
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import IntegerType, StringType, StructField, StructType, TimestampType
 
+from connectors.landing import write_atomically
 from jobs.ops import quarantine
 from jobs.pii import pii_key
 from jobs.settings import Settings
@@ -120,7 +122,38 @@ def record_decisions(spark: SparkSession, settings: Settings, decision: Decision
     rows = [(decision_id, decided_at, by, decision.decision, kind, target, decision.reason, effect) for kind, target, effect in targets]
     decisions(spark, settings)
     spark.createDataFrame(rows, DECISION_SCHEMA).write.format("delta").mode("append").save(decisions_uri(settings))
+    mark(settings, "decided", decided_at)
     return decision_id
+
+
+# -- when decisions were last taken and last applied: what the review-applied DAG compares, without Spark --
+
+def _mark_path(settings: Settings, name: str) -> tuple[pafs.FileSystem, str]:
+    filesystem, root = warehouse_filesystem(settings)
+    return filesystem, f"{root}/_state/review/{name}.json"
+
+
+def mark(settings: Settings, name: str, at: datetime) -> None:
+    """Record `at` as the instant of the latest `name` ("decided": a decision; "replayed": a replay's start)."""
+    filesystem, path = _mark_path(settings, name)
+    filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    write_atomically(filesystem, path, orjson.dumps({"at": at.isoformat()}))
+
+
+def marked(settings: Settings, name: str) -> datetime | None:
+    filesystem, path = _mark_path(settings, name)
+    try:
+        with filesystem.open_input_stream(path, compression=None) as source:
+            return datetime.fromisoformat(orjson.loads(source.read())["at"])
+    except FileNotFoundError:
+        return None
+
+
+def decisions_waiting(settings: Settings) -> bool:
+    """Whether a reviewer decided anything since the last replay started (approved records wait for one; a
+    drift approved waits for one; a match decided applies at the next normalize, which a replay runs too)."""
+    decided, replayed = marked(settings, "decided"), marked(settings, "replayed")
+    return decided is not None and (replayed is None or decided >= replayed)
 
 
 def close_item(spark: SparkSession, settings: Settings, item_id: str, decision: Decision, decision_id: str) -> None:
@@ -211,3 +244,16 @@ def decide_quarantined(spark: SparkSession, settings: Settings, ids: list[str], 
     decision_id = record_decisions(spark, settings, decision, [("quarantine", i, effect) for i in ids])
     quarantine.decide(spark, settings, ids, status, decision_id)
     return Outcome(decision_id, len(ids), [f"{len(ids)} quarantined records {effect}"])
+
+
+def decide(spark: SparkSession, settings: Settings, targets: list[str], decision: Decision) -> list[Outcome]:
+    """Decide review items (r-...) one by one and quarantined records (any other id) together: what the CLI's
+    `review approve|reject` and the data-quality notebook both do, into the same audit table."""
+    item_ids = [t for t in targets if t.startswith("r-")]
+    record_ids = [t for t in targets if not t.startswith("r-")]
+    if not targets:
+        raise ReviewError("nothing to decide: give review ids, quarantine ids, or --kind/--rule/--system")
+    outcomes = [decide_item(spark, settings, item, decision) for item in item_ids]
+    if record_ids:
+        outcomes.append(decide_quarantined(spark, settings, record_ids, decision))
+    return outcomes
