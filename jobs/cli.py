@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jobs import pipeline
-from jobs.settings import ConfigError, Settings, load_settings
+from jobs.settings import ROOT, ConfigError, Settings, load_settings
 
 app = typer.Typer(
     name="groundswell",
@@ -313,24 +313,14 @@ def evaluate(
 ) -> None:
     """Compare the published weekly indices with the sandbox's answer key per sector × region, beside a naive
     sum of everyone's revenue: growth correlations and index level error (0.01 = 1%)."""
-    import pandas as pd
-    from pyspark.sql import functions as F
-
     from jobs.gold import evaluate as scoring
-    from jobs.gold.build import current, facts_uri, trend_uri
 
     if key not in scoring.KEYS:
         raise _fail(f"--key {key}: use one of {', '.join(scoring.KEYS)}", 2)
     if not (truth / "latent_index.csv.gz").exists():
         raise _fail(f"no truth export in {truth}: run `groundswell sandbox truth` first", 2)
     settings = _settings(profile, warehouse)
-    spark = _spark(settings)
-    published = current(spark.read.format("delta").load(trend_uri(settings, "week"))).toPandas()
-    facts = spark.read.format("delta").load(facts_uri(settings)).where(F.col("grain") == "week").toPandas()
-    for frame in (published, facts):
-        frame["period"] = pd.to_datetime(frame["period"])
-    answer = scoring.latent_weekly(truth) if key == "latent" else scoring.census_weekly(truth, settings.gold.constant_currency_year)
-    cells = scoring.evaluate(published, scoring.naive_weekly(facts), answer)
+    cells = scoring.score(_spark(settings), settings, truth, key)
     if as_json:
         print(json.dumps({"key": key, "cells": cells}))
         return
@@ -341,6 +331,45 @@ def evaluate(
                       *[f"{cell[k]:.3f}" for k in ("yoy_corr", "wow_corr")], f"{cell['level_err']:.2%}",
                       f"{cell['naive_yoy_corr']:.3f}", f"{cell['naive_level_err']:.2%}")
     console.print(table)
+
+
+@app.command()
+def summary(
+    truth: Annotated[Path, typer.Option(help="The sandbox's truth export, for the evaluate figures (skipped when missing).")] = pipeline.SANDBOX_DIR / "truth",
+    chart: Annotated[Path, typer.Option(help="Where to write the PNG of the headline indices.")] = ROOT / ".reports" / "headline_indices.png",
+    profile: ProfileOption = None, warehouse: WarehouseOption = None, as_json: JsonOption = False,
+) -> None:
+    """What the warehouse holds after a run: records per layer, open quarantine, published and suppressed cells,
+    evaluate figures, Elasticsearch documents, the Data Docs, and a chart of the headline indices (PNG)."""
+    from jobs.summary import summarize
+
+    settings = _settings(profile, warehouse)
+    found = summarize(_spark(settings), settings, truth, chart)
+    if as_json:
+        print(json.dumps(found.as_json(), default=str))
+        return
+    layers = Table("layer", "table", "rows", title=f"records per layer in {settings.warehouse}")
+    for layer, counts in (("bronze", found.bronze), ("silver", found.silver)):
+        for name, rows in sorted(counts.items()):
+            layers.add_row(layer, name, str(rows))
+    for grain, counted in found.gold.items():
+        layers.add_row("gold", f"trend_sector_region_{grain}", f"{counted['published']} cells published, {counted['suppressed']} suppressed")
+    for layer, waiting in sorted(found.quarantined.items()):
+        layers.add_row("quarantine", layer, f"{waiting} open")
+    console.print(layers)
+    if found.evaluate:
+        figures = Table("sector", "region", "contributors", "yoy corr", "level err", "naive level err", "latent yoy corr", "latent level err",
+                        title="evaluate: published weekly indices vs the census answer key (every company's true books) and the latent economy")
+        latent = {(c["sector"], c["region"]): c for c in found.evaluate["latent"]}
+        for cell in found.evaluate["census"]:
+            drawn = latent[(cell["sector"], cell["region"])]
+            figures.add_row(cell["sector"], cell["region"], str(cell["contributors"]), f"{cell['yoy_corr']:.3f}", f"{cell['level_err']:.2%}",
+                            f"{cell['naive_level_err']:.2%}", f"{drawn['yoy_corr']:.3f}", f"{drawn['level_err']:.2%}")
+        console.print(figures)
+    documents = ", ".join(f"{k} {n}" for k, n in found.documents.items()) if found.documents is not None else "Elasticsearch not reachable"
+    console.print(f"Elasticsearch documents: {documents}", markup=False, highlight=False)
+    console.print("Data Docs: " + ", ".join(f"{layer} {path}" for layer, path in found.data_docs.items()), markup=False, highlight=False)
+    console.print(f"chart: {found.chart or 'no published weekly cells to draw'}", markup=False, highlight=False)
 
 
 @app.command()
@@ -595,16 +624,11 @@ def _decide(decision: str, targets: list[str] | None, reason: str, by: str | Non
     spark = _spark(settings)
     try:
         choice = review.Decision(decision, reason, by or "")
-        items = [t for t in targets or [] if t.startswith("r-")]
-        ids = [t for t in targets or [] if not t.startswith("r-")]
+        chosen = list(targets or [])
         if kind or rule or system:
-            chosen = quarantine.select(spark, settings, _selection(kind, rule, system, None, ("open",)))
-            ids += [r["quarantine_id"] for r in chosen.select("quarantine_id").collect()]
-        if not (items or ids):
-            raise review.ReviewError("nothing to decide: give review ids, quarantine ids, or --kind/--rule/--system")
-        outcomes = [review.decide_item(spark, settings, item, choice) for item in items]
-        if ids:
-            outcomes.append(review.decide_quarantined(spark, settings, ids, choice))
+            selected = quarantine.select(spark, settings, _selection(kind, rule, system, None, ("open",)))
+            chosen += [r["quarantine_id"] for r in selected.select("quarantine_id").collect()]
+        outcomes = review.decide(spark, settings, chosen, choice)
     except review.ReviewError as exc:
         raise _fail(str(exc), 1) from None
     for outcome in outcomes:

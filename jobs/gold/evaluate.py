@@ -120,3 +120,17 @@ def evaluate(published: pd.DataFrame, naive: pd.DataFrame, key: pd.DataFrame) ->
             "contributors": int(shown["contributors"].median()),
         })
     return cells
+
+
+def score(spark, settings, truth: Path, key: str = "latent") -> list[dict]:
+    """`evaluate` of the warehouse's current weekly publication against the sandbox truth export at `truth`."""
+    from pyspark.sql import functions as F
+
+    from jobs.gold.build import current, facts_uri, trend_uri
+
+    published = current(spark.read.format("delta").load(trend_uri(settings, "week"))).toPandas()
+    facts = spark.read.format("delta").load(facts_uri(settings)).where(F.col("grain") == "week").toPandas()
+    for frame in (published, facts):
+        frame["period"] = pd.to_datetime(frame["period"])
+    answer = latent_weekly(truth) if key == "latent" else census_weekly(truth, settings.gold.constant_currency_year)
+    return evaluate(published, naive_weekly(facts), answer)
