@@ -23,14 +23,15 @@ help: ## list the targets
 
 setup: $(VENV)/.synced .jars/.fetched .dist/.fetched ## venv from uv.lock, Spark jars, server distributions (idempotent)
 
-demo: setup ## start the local servers, generate the sandbox economy, run the pipeline on the embedded defaults
+demo: setup ## start the local servers, generate the sandbox economy, run the pipeline on the embedded defaults, summarize it (chart in .reports/)
 	$(GS) services up
 	$(GS) sandbox generate
 	$(GS) sandbox truth
 	$(GS) run
+	$(GS) summary
 
-test: setup ## the full test suite (starts and stops its own servers)
-	$(VENV)/bin/pytest
+test: setup ## the full test suite (starts and stops its own servers), in two lanes: the Airflow end to end tests beside the rest
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 bench: setup ## benchmarks; results under tests/benchmarks/results/
 	$(VENV)/bin/python -m tests.benchmarks
@@ -54,7 +55,7 @@ airflow-down: ## stop the Airflow processes `make airflow` started
 clean: ## stop our local servers and delete local data (warehouse, server state)
 	-[ -x $(GS) ] && $(GS) services down
 	-$(MAKE) airflow-down
-	rm -rf .warehouse .services .test-services .sandbox .airflow
+	rm -rf .warehouse .services .test-services .sandbox .airflow .reports
 
 # Debian packages the set-up uses, installed only where missing (needs root, as on our CI machines).
 tools:

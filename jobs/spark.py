@@ -100,8 +100,6 @@ def submit_main(script_doc: str, prog: str, run, argv: list[str] | None = None, 
     """The command line every spark-submit-able layer job shares: --profile, --warehouse, --system (repeatable),
     and the job's own on/off `flags` (name → help); runs `run(spark, settings, systems, **flags)` and prints
     its summary line, then the `gate` of the layer it wrote (unless --no-gate), exiting 1 if that fails."""
-    from jobs.gates.gate import gate as run_gate
-
     parser = argparse.ArgumentParser(prog=prog, description=script_doc.split("\n\n")[0])
     parser.add_argument("--profile", help="settings profile of conf/groundswell.toml (default: local)")
     parser.add_argument("--warehouse", help="warehouse root URI; overrides the profile's")
@@ -116,6 +114,8 @@ def submit_main(script_doc: str, prog: str, run, argv: list[str] | None = None, 
     summary = run(spark, settings, args.system, **{name: getattr(args, name) for name in flags or {}})
     print(summary.line())
     if gate and not args.no_gate:
+        from jobs.gates.gate import gate as run_gate  # Great Expectations takes seconds to import: only when gating
+
         outcome = run_gate(spark, settings, gate)
         print(outcome.line())
         if not outcome.passed:

@@ -31,6 +31,13 @@ if TYPE_CHECKING:
     from jobs.silver.build import SilverSummary
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Two lanes for `make test` (pytest-xdist, `--dist loadgroup`): the Airflow end to end tests, which mostly
+    wait on spark-submit processes, beside everything else — each lane builds its session fixtures once."""
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group("airflow" if item.nodeid.startswith("tests/dags/") else "lakehouse"))
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
