@@ -9,8 +9,10 @@ Test servers get their own state folder and ports, so a developer's `groundswell
 
 from __future__ import annotations
 
+import importlib.machinery
 import shutil
 import socket
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +31,13 @@ from jobs.settings import ROOT, Settings, load_settings
 
 if TYPE_CHECKING:
     from jobs.silver.build import SilverSummary
+
+
+# A pytest-xdist worker runs with a `__main__` that has neither file nor spec, which pyspark.sql.connect (imported
+# by Great Expectations) takes for its own doctest run and answers with sys.exit(0). A spec named "__main__" says
+# otherwise, and multiprocessing's spawn skips such a main module just as it skips one without a file.
+if getattr(sys.modules["__main__"], "__spec__", None) is None and not hasattr(sys.modules["__main__"], "__file__"):
+    sys.modules["__main__"].__spec__ = importlib.machinery.ModuleSpec("__main__", None)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
