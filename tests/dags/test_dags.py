@@ -126,6 +126,7 @@ def daily_run(spark, services, tmp_path_factory) -> DailyRun:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)  # its fixture runs the whole pipeline, a spark-submit per stage, beside the other lane
 def test_given_a_small_sandbox_when_the_daily_dag_is_tested_then_gold_and_the_index_are_populated(spark, services, daily_run, monkeypatch):
     assert daily_run.result["state"] == "success", daily_run.result
     states = {(task, index): state for task, index, state in daily_run.result["tasks"]}
@@ -218,6 +219,7 @@ def _checksums(spark, warehouse: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)
 def test_given_the_tested_date_when_triggered_again_through_a_standalone_airflow_rest_api_then_it_succeeds_and_no_table_changes(
         spark, services, daily_run, standalone):
     airflow, api = standalone
