@@ -30,8 +30,8 @@ demo: setup ## start the local servers, generate the sandbox economy, run the pi
 	$(GS) run
 	$(GS) summary
 
-test: setup ## the full test suite (starts and stops its own servers), in two lanes: the Airflow end to end tests beside the rest
-	$(VENV)/bin/pytest -n 2 --dist loadgroup
+test: setup ## the full test suite (starts and stops its own servers)
+	$(VENV)/bin/pytest
 
 bench: setup ## benchmarks; results under tests/benchmarks/results/
 	$(VENV)/bin/python -m tests.benchmarks

@@ -9,10 +9,8 @@ Test servers get their own state folder and ports, so a developer's `groundswell
 
 from __future__ import annotations
 
-import importlib.machinery
 import shutil
 import socket
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,20 +29,6 @@ from jobs.settings import ROOT, Settings, load_settings
 
 if TYPE_CHECKING:
     from jobs.silver.build import SilverSummary
-
-
-# A pytest-xdist worker runs with a `__main__` that has neither file nor spec, which pyspark.sql.connect (imported
-# by Great Expectations) takes for its own doctest run and answers with sys.exit(0). A spec named "__main__" says
-# otherwise, and multiprocessing's spawn skips such a main module just as it skips one without a file.
-if getattr(sys.modules["__main__"], "__spec__", None) is None and not hasattr(sys.modules["__main__"], "__file__"):
-    sys.modules["__main__"].__spec__ = importlib.machinery.ModuleSpec("__main__", None)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Two lanes for `make test` (pytest-xdist, `--dist loadgroup`): the Airflow end to end tests, which mostly
-    wait on spark-submit processes, beside everything else — each lane builds its session fixtures once."""
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group("airflow" if item.nodeid.startswith("tests/dags/") else "lakehouse"))
 
 
 def _free_port() -> int:
